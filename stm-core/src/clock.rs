@@ -1,0 +1,50 @@
+//! The global version clock of TL2.
+
+use crate::lock::Version;
+use crate::sync::{AtomicU64, Ordering};
+
+/// A monotonically increasing commit counter.
+#[derive(Debug)]
+pub struct VersionClock {
+    now: AtomicU64,
+}
+
+impl VersionClock {
+    /// A clock at zero.
+    #[cfg(not(loom))]
+    pub const fn new() -> Self {
+        VersionClock {
+            now: AtomicU64::new(0),
+        }
+    }
+
+    /// A clock at zero.
+    #[cfg(loom)]
+    pub fn new() -> Self {
+        VersionClock {
+            now: AtomicU64::new(0),
+        }
+    }
+
+    /// The newest published version: a transaction's read version.
+    #[inline]
+    pub fn now(&self) -> Version {
+        self.now.load(Ordering::Acquire)
+    }
+
+    /// Takes a fresh version for a commit.
+    #[inline]
+    pub fn tick(&self) -> Version {
+        self.now.fetch_add(1, Ordering::SeqCst) + 1
+    }
+}
+
+impl Default for VersionClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The clock every transaction in the process shares.
+#[cfg(not(loom))]
+pub(crate) static GLOBAL_CLOCK: VersionClock = VersionClock::new();

@@ -1,0 +1,64 @@
+//! The software transactional memory engine under `steadfast`.
+//!
+//! TL2-style: a global version clock, one versioned lock per variable,
+//! buffered writes, commit-time locking and validation. Running transactions
+//! always see a consistent snapshot (opacity). On top of it: blocking
+//! [`retry`], [`Transaction::or_else`], commit and abort hooks, invariants
+//! checked only when what they read is written, and lazy and eager caches.
+//!
+//! ```
+//! use steadfast_core::{atomically, TVar};
+//! let from = TVar::new(10i64);
+//! let to = TVar::new(0i64);
+//! atomically(|tx| {
+//!     from.modify(tx, |b| b - 3)?;
+//!     to.modify(tx, |b| b + 3)
+//! });
+//! assert_eq!((from.load(), to.load()), (7, 3));
+//! ```
+
+#![warn(missing_docs)]
+
+mod sync;
+
+pub mod clock;
+pub mod lock;
+pub mod wait;
+
+#[cfg(not(loom))]
+mod atomically;
+#[cfg(not(loom))]
+mod backoff;
+#[cfg(not(loom))]
+mod cache;
+#[cfg(not(loom))]
+mod check;
+#[cfg(not(loom))]
+mod error;
+#[cfg(not(loom))]
+mod node;
+#[cfg(not(loom))]
+mod serial;
+#[cfg(not(loom))]
+mod stats;
+#[cfg(not(loom))]
+mod transaction;
+#[cfg(not(loom))]
+mod tvar;
+#[cfg(not(loom))]
+mod var;
+
+#[cfg(not(loom))]
+pub use atomically::{abort, atomically, in_transaction, retry, try_atomically};
+#[cfg(not(loom))]
+pub use cache::LazyCache;
+#[cfg(not(loom))]
+pub use check::{CheckError, CheckResult};
+#[cfg(not(loom))]
+pub use error::{Abort, Failure, InvariantViolation, StmError, StmResult, TransactionError};
+#[cfg(not(loom))]
+pub use stats::{stats, thread_stats, Stats};
+#[cfg(not(loom))]
+pub use transaction::Transaction;
+#[cfg(not(loom))]
+pub use tvar::TVar;

@@ -1,0 +1,991 @@
+//! One transaction attempt: its read and write logs, its hooks, the nodes it
+//! ran, and the TL2 commit.
+
+use crate::check::{CheckErrorKind, CheckResult};
+use crate::clock::GLOBAL_CLOCK;
+use crate::error::{ErrorKind, Failure, InvariantViolation, StmError, StmResult};
+use crate::lock::Version;
+use crate::node::{diff, normalize, Invalidate, Node, NodeKind};
+use crate::serial;
+use crate::stats::{record, Event};
+use crate::sync::{fence, lock, Ordering};
+use crate::tvar::TVar;
+use crate::var::{DepRef, ErasedVar, VarCore};
+use crate::wait::Waiter;
+use crossbeam_epoch::{self as epoch, Guard, Owned};
+use smallvec::SmallVec;
+use std::any::Any;
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+/// A variable read by the attempt, and the version it had.
+struct ReadEntry {
+    core: *const VarCore,
+    version: Version,
+}
+
+/// A buffered write: published at commit.
+struct WriteEntry {
+    var: *const dyn ErasedVar,
+    core: *const VarCore,
+    value: Box<dyn Any + Send>,
+    /// The `or_else` depth that last wrote this entry (for rollback).
+    depth: u32,
+    /// The generation of the variable's dependents seen before locking.
+    dependents_seen: u64,
+    /// The version the variable had when we locked it.
+    locked_at: Version,
+}
+
+/// A value overwritten inside an `or_else` branch, restored if it retries.
+struct Undo {
+    index: usize,
+    value: Box<dyn Any + Send>,
+    depth: u32,
+}
+
+/// A node this transaction ran, with what it read.
+struct RanNode {
+    node: Arc<Node>,
+    deps: Vec<DepRef>,
+    /// The node's meta version when it ran (unused for lazy caches).
+    meta_version: Version,
+    /// Registered by this transaction: it must be re-run at commit.
+    is_new: bool,
+    /// Whether `deps` differ from the node's stored dependencies.
+    changed: bool,
+    /// Edges attached while committing (undone if the commit fails).
+    attached: Vec<DepRef>,
+}
+
+/// Where an `or_else` branch started, to roll it back.
+pub(crate) struct Checkpoint {
+    writes: usize,
+    undo: usize,
+    commit_hooks: usize,
+    abort_hooks: usize,
+    ran: usize,
+}
+
+#[derive(Clone)]
+enum Mode {
+    Normal,
+    /// Inside an invariant check: writes and retry are errors.
+    Checking(Cow<'static, str>),
+}
+
+/// A running transaction. Every transactional operation takes `&mut
+/// Transaction`; the engine creates it in [`atomically`](crate::atomically)
+/// and re-runs the body with a fresh attempt after a conflict.
+pub struct Transaction {
+    read_version: Version,
+    guard: Option<Guard>,
+    reads: Vec<ReadEntry>,
+    writes: SmallVec<[WriteEntry; 4]>,
+    /// One bit per address hash of a written variable: most reads of
+    /// variables the attempt did not write skip the write-log scan.
+    write_filter: u64,
+    undo: Vec<Undo>,
+    depth: u32,
+    commit_hooks: Vec<Box<dyn FnOnce()>>,
+    abort_hooks: Vec<Box<dyn FnOnce()>>,
+    mode: Mode,
+    /// An error the body swallowed: the attempt can no longer commit.
+    doomed: Option<StmError>,
+    /// Reads recorded while nodes run (the start of each run is remembered).
+    captured: Vec<DepRef>,
+    capturing: u32,
+    ran: Vec<RanNode>,
+    meta_reads: Vec<(Arc<Node>, Version)>,
+    pub(crate) serial: bool,
+}
+
+impl fmt::Debug for Transaction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transaction")
+            .field("read_version", &self.read_version)
+            .field("reads", &self.reads.len())
+            .field("writes", &self.writes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[inline]
+fn filter_bit(core: *const VarCore) -> u64 {
+    1u64 << ((core as usize >> 6) & 63)
+}
+
+/// What `commit` reports when it cannot publish.
+pub(crate) enum CommitError {
+    /// Re-run the transaction.
+    Conflict,
+    /// Another transaction runs alone: wait for it, then re-run.
+    SerialGate,
+    /// Give up: the failure reaches the caller.
+    Failed(Failure),
+}
+
+impl From<StmError> for CommitError {
+    fn from(e: StmError) -> Self {
+        match e.kind {
+            ErrorKind::Conflict => CommitError::Conflict,
+            ErrorKind::Retry => CommitError::Conflict,
+            ErrorKind::Failed(f) => CommitError::Failed(*f),
+        }
+    }
+}
+
+impl Transaction {
+    pub(crate) fn new() -> Self {
+        Transaction {
+            read_version: 0,
+            guard: None,
+            reads: Vec::new(),
+            writes: SmallVec::new(),
+            write_filter: 0,
+            undo: Vec::new(),
+            depth: 0,
+            commit_hooks: Vec::new(),
+            abort_hooks: Vec::new(),
+            mode: Mode::Normal,
+            doomed: None,
+            captured: Vec::new(),
+            capturing: 0,
+            ran: Vec::new(),
+            meta_reads: Vec::new(),
+            serial: false,
+        }
+    }
+
+    /// Starts a fresh attempt: pins the epoch and samples the clock.
+    pub(crate) fn begin(&mut self) {
+        debug_assert!(self.writes.is_empty() && self.reads.is_empty());
+        self.guard = Some(epoch::pin());
+        self.read_version = GLOBAL_CLOCK.now();
+    }
+
+    #[inline]
+    fn guard(&self) -> &Guard {
+        self.guard.as_ref().expect("transaction attempt is running")
+    }
+
+    /// Forgets everything the attempt did. Pointers in the logs stay valid
+    /// until the guard is dropped, which happens last.
+    pub(crate) fn clear(&mut self) {
+        self.reads.clear();
+        self.writes.clear();
+        self.write_filter = 0;
+        self.undo.clear();
+        self.depth = 0;
+        self.commit_hooks.clear();
+        self.abort_hooks.clear();
+        self.mode = Mode::Normal;
+        self.doomed = None;
+        self.captured.clear();
+        self.capturing = 0;
+        self.ran.clear();
+        self.meta_reads.clear();
+        self.guard = None;
+    }
+
+    /// Abandons the attempt: runs its abort hooks, then clears it.
+    pub(crate) fn abort_attempt(&mut self) -> Vec<Box<dyn FnOnce()>> {
+        let hooks = std::mem::take(&mut self.abort_hooks);
+        self.clear();
+        hooks
+    }
+
+    /// Takes the commit hooks of a committed attempt, then clears it.
+    pub(crate) fn finish_commit(&mut self) -> Vec<Box<dyn FnOnce()>> {
+        let hooks = std::mem::take(&mut self.commit_hooks);
+        self.clear();
+        hooks
+    }
+
+    pub(crate) fn doomed(&self) -> Option<&StmError> {
+        self.doomed.as_ref()
+    }
+
+    #[inline]
+    fn usable(&self) -> StmResult<()> {
+        match &self.doomed {
+            None => Ok(()),
+            Some(e) => Err(e.clone()),
+        }
+    }
+
+    /// Remembers `e` so the attempt fails even if the body ignores it.
+    fn doom(&mut self, e: StmError) -> StmError {
+        if self.doomed.is_none() {
+            self.doomed = Some(e.clone());
+        }
+        e
+    }
+
+    // ---- reads and writes -------------------------------------------------
+
+    #[inline]
+    fn find_write(&self, core: *const VarCore) -> Option<usize> {
+        if self.write_filter & filter_bit(core) == 0 {
+            return None;
+        }
+        self.writes.iter().rposition(|w| w.core == core)
+    }
+
+    pub(crate) fn read_var<T: Clone + Send + Sync + 'static>(
+        &mut self,
+        var: &TVar<T>,
+    ) -> StmResult<T> {
+        self.usable()?;
+        let core: *const VarCore = var.core();
+        if self.capturing > 0 {
+            self.captured.push(var.downgrade());
+        }
+        if let Some(i) = self.find_write(core) {
+            let value = self.writes[i]
+                .value
+                .downcast_ref::<T>()
+                .expect("write log entry holds a value of the variable's type");
+            return Ok(value.clone());
+        }
+        let (value, version) = self.read_committed(var)?;
+        self.reads.push(ReadEntry { core, version });
+        Ok(value)
+    }
+
+    /// Reads the committed value consistently with the attempt's snapshot,
+    /// extending the snapshot when the variable is newer and nothing read so
+    /// far has changed.
+    fn read_committed<T: Clone + Send + Sync + 'static>(
+        &mut self,
+        var: &TVar<T>,
+    ) -> StmResult<(T, Version)> {
+        let lock = &var.core().lock;
+        let mut spins = 0u32;
+        loop {
+            let before = lock.load();
+            if before.is_locked() {
+                if spins > 10 {
+                    record(Event::Conflict);
+                    return Err(self.doom(StmError::conflict()));
+                }
+                crate::backoff::spin(&mut spins);
+                continue;
+            }
+            let value = var.inner.load_value(self.guard()).clone();
+            if lock.load() != before {
+                crate::backoff::spin(&mut spins);
+                continue;
+            }
+            if before.version() > self.read_version && !self.extend() {
+                record(Event::Conflict);
+                return Err(self.doom(StmError::conflict()));
+            }
+            return Ok((value, before.version()));
+        }
+    }
+
+    /// Moves the snapshot forward if everything read so far is unchanged.
+    fn extend(&mut self) -> bool {
+        let now = GLOBAL_CLOCK.now();
+        if self.validate_reads(0, false) {
+            self.read_version = now;
+            true
+        } else {
+            false
+        }
+    }
+
+    pub(crate) fn write_var<T: Clone + Send + Sync + 'static>(
+        &mut self,
+        var: &TVar<T>,
+        value: T,
+    ) -> StmResult<()> {
+        self.usable()?;
+        if let Mode::Checking(name) = &self.mode {
+            let failure = Failure::InvalidCheck {
+                invariant: name.clone(),
+                reason: "wrote a transactional variable",
+            };
+            return Err(self.doom(StmError::failed(failure)));
+        }
+        let core: *const VarCore = var.core();
+        match self.find_write(core) {
+            Some(i) if self.writes[i].depth >= self.depth => {
+                *self.writes[i]
+                    .value
+                    .downcast_mut::<T>()
+                    .expect("write log entry holds a value of the variable's type") = value;
+            }
+            Some(i) => {
+                // Written before the current `or_else` branch: keep the old
+                // value so the branch can be rolled back.
+                let old = std::mem::replace(&mut self.writes[i].value, Box::new(value));
+                self.undo.push(Undo {
+                    index: i,
+                    value: old,
+                    depth: self.writes[i].depth,
+                });
+                self.writes[i].depth = self.depth;
+            }
+            None => {
+                self.write_filter |= filter_bit(core);
+                self.writes.push(WriteEntry {
+                    var: var.erased(),
+                    core,
+                    value: Box::new(value),
+                    depth: self.depth,
+                    dependents_seen: 0,
+                    locked_at: 0,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the attempt has written any of the variables at `addrs`
+    /// (addresses of `VarCore`s' owners as [`crate::var::dep_addr`] gives them).
+    pub(crate) fn wrote_any(&self, deps: &[usize]) -> bool {
+        if self.writes.is_empty() {
+            return false;
+        }
+        self.writes.iter().any(|w| {
+            let addr = w.var as *const () as usize;
+            deps.binary_search(&addr).is_ok()
+        })
+    }
+
+    pub(crate) fn has_writes(&self) -> bool {
+        !self.writes.is_empty()
+    }
+
+    // ---- validation -------------------------------------------------------
+
+    /// Checks that every read from index `from` still has the version it was
+    /// read at. With `own_locks`, a variable locked by this transaction counts
+    /// as unchanged if it had that version when we locked it.
+    fn validate_reads(&self, from: usize, own_locks: bool) -> bool {
+        for r in &self.reads[from..] {
+            // SAFETY: the core belongs to a variable this attempt read; the
+            // variable is freed only after the attempt's guard is dropped.
+            let word = unsafe { &*r.core }.lock.load();
+            if word.is_locked() {
+                if !own_locks {
+                    return false;
+                }
+                match self.find_write(r.core) {
+                    Some(i) if self.writes[i].locked_at == r.version => {}
+                    _ => return false,
+                }
+            } else if word.version() != r.version {
+                return false;
+            }
+        }
+        if from == 0 {
+            for (node, version) in &self.meta_reads {
+                let word = node.meta.load();
+                let mine = own_locks
+                    && word.is_locked()
+                    && self.ran.iter().any(|r| {
+                        r.changed && Arc::ptr_eq(&r.node, node) && r.meta_version == *version
+                    });
+                if !mine && (word.is_locked() || word.version() != *version) {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    // ---- or_else ------------------------------------------------------------
+
+    pub(crate) fn checkpoint(&mut self) -> Checkpoint {
+        self.depth += 1;
+        Checkpoint {
+            writes: self.writes.len(),
+            undo: self.undo.len(),
+            commit_hooks: self.commit_hooks.len(),
+            abort_hooks: self.abort_hooks.len(),
+            ran: self.ran.len(),
+        }
+    }
+
+    /// Keeps what the branch did.
+    pub(crate) fn release(&mut self, _cp: Checkpoint) {
+        self.depth -= 1;
+    }
+
+    /// Undoes what the branch wrote and registered; keeps its reads, so a
+    /// transaction whose branches all retry waits on all of them.
+    pub(crate) fn rollback(&mut self, cp: Checkpoint) -> Vec<Box<dyn FnOnce()>> {
+        while self.undo.len() > cp.undo {
+            let undo = self.undo.pop().expect("checked length");
+            self.writes[undo.index].value = undo.value;
+            self.writes[undo.index].depth = undo.depth;
+        }
+        self.writes.truncate(cp.writes);
+        self.write_filter = self.writes.iter().fold(0, |f, w| f | filter_bit(w.core));
+        self.commit_hooks.truncate(cp.commit_hooks);
+        self.ran.truncate(cp.ran);
+        self.depth -= 1;
+        self.abort_hooks.split_off(cp.abort_hooks)
+    }
+
+    /// Runs `first`; if it calls [`retry`](crate::retry), undoes its writes
+    /// and runs `second` on the same snapshot. If both retry, the whole
+    /// transaction blocks until something either branch read changes.
+    ///
+    /// Abort hooks registered by a rolled-back `first` run at the rollback;
+    /// its commit hooks are dropped.
+    pub fn or_else<T, A, B>(&mut self, first: A, second: B) -> StmResult<T>
+    where
+        A: FnOnce(&mut Transaction) -> StmResult<T>,
+        B: FnOnce(&mut Transaction) -> StmResult<T>,
+    {
+        self.usable()?;
+        let cp = self.checkpoint();
+        match first(self) {
+            Err(e) if e.is_retry() && self.doomed.is_none() => {
+                for hook in self.rollback(cp) {
+                    hook();
+                }
+                second(self)
+            }
+            other => {
+                self.release(cp);
+                other
+            }
+        }
+    }
+
+    // ---- hooks ---------------------------------------------------------------
+
+    /// Runs `hook` once, after the transaction commits and its writes are
+    /// visible, in registration order. Dropped if the attempt aborts.
+    pub fn on_commit<F: FnOnce() + 'static>(&mut self, hook: F) {
+        self.commit_hooks.push(Box::new(hook));
+    }
+
+    /// Runs `hook` if this attempt fails (conflict, retry, error or panic).
+    /// Registered again by each re-run, so it runs once per failed attempt.
+    pub fn on_abort<F: FnOnce() + 'static>(&mut self, hook: F) {
+        self.abort_hooks.push(Box::new(hook));
+    }
+
+    // ---- invariants and derived values ----------------------------------------
+
+    /// Registers an invariant. The check runs at once (its failure fails this
+    /// transaction) and again at the end of every later transaction that writes
+    /// a variable it read on its previous run.
+    ///
+    /// The check lives as long as any variable it read: capture `Weak`
+    /// references to the data it guards (see the guide), never a strong handle
+    /// to a variable it reads, or the two keep each other alive.
+    ///
+    /// ```
+    /// use steadfast_core::{atomically, try_atomically, TVar, CheckError};
+    /// let balance = TVar::new(10i64);
+    /// let b = balance.clone();
+    /// atomically(|tx| tx.invariant("solvent", {
+    ///     let b = b.clone();
+    ///     move |tx| if b.read(tx)? >= 0 { Ok(()) } else { Err(CheckError::violated("overdrawn")) }
+    /// }));
+    /// let r = try_atomically::<_, (), _>(|tx| Ok(balance.write(tx, -5)?));
+    /// assert_eq!(r.unwrap_err().invariant_violation().unwrap().invariant, "solvent");
+    /// assert_eq!(balance.load(), 10);
+    /// ```
+    pub fn invariant<F>(&mut self, name: impl Into<Cow<'static, str>>, check: F) -> StmResult<()>
+    where
+        F: Fn(&mut Transaction) -> CheckResult + Send + Sync + 'static,
+    {
+        let wrapped = move |tx: &mut Transaction| -> Result<(), String> {
+            match check(tx) {
+                Ok(()) => Ok(()),
+                Err(e) => match e.0 {
+                    CheckErrorKind::Violated(m) => Err(m),
+                    CheckErrorKind::Stm(stm) => {
+                        tx.doom(stm.clone());
+                        Err(stm.to_string())
+                    }
+                },
+            }
+        };
+        let node = Node::new(NodeKind::Invariant {
+            name: name.into(),
+            check: Box::new(wrapped),
+        });
+        self.run_node(&node, true)
+    }
+
+    /// Registers an eager derived value: `recompute` runs now and again at the
+    /// end of every later transaction that writes something it read, before
+    /// that transaction's writes become visible. It typically writes its result
+    /// into a variable that readers read without computing anything.
+    pub fn eager<F>(&mut self, recompute: F) -> StmResult<()>
+    where
+        F: Fn(&mut Transaction) -> StmResult<()> + Send + Sync + 'static,
+    {
+        let node = Node::new(NodeKind::Eager {
+            recompute: Box::new(recompute),
+        });
+        self.run_node(&node, true)
+    }
+
+    fn begin_capture(&mut self) -> usize {
+        self.capturing += 1;
+        self.captured.len()
+    }
+
+    fn end_capture(&mut self, start: usize) -> Vec<DepRef> {
+        self.capturing -= 1;
+        let deps = self.captured[start..].to_vec();
+        if self.capturing == 0 {
+            self.captured.clear();
+        }
+        deps
+    }
+
+    /// Runs an invariant or eager node, recording what it read.
+    fn run_node(&mut self, node: &Arc<Node>, is_new: bool) -> StmResult<()> {
+        self.usable()?;
+        let meta = node.meta.load();
+        if meta.is_locked() {
+            record(Event::Conflict);
+            return Err(self.doom(StmError::conflict()));
+        }
+        let start = self.begin_capture();
+        let result = match &node.kind {
+            NodeKind::Invariant { name, check } => {
+                record(Event::InvariantRun);
+                let outer = std::mem::replace(&mut self.mode, Mode::Checking(name.clone()));
+                let outcome = check(self);
+                self.mode = outer;
+                match (outcome, self.doomed.clone()) {
+                    (_, Some(e)) if !e.is_retry() => Err(e),
+                    (_, Some(_)) => Err(StmError::failed(Failure::InvalidCheck {
+                        invariant: name.clone(),
+                        reason: "called retry",
+                    })),
+                    (Ok(()), None) => Ok(()),
+                    (Err(message), None) => {
+                        record(Event::InvariantFailure);
+                        Err(StmError::failed(Failure::InvariantViolated(
+                            InvariantViolation {
+                                invariant: name.clone(),
+                                message,
+                            },
+                        )))
+                    }
+                }
+            }
+            NodeKind::Eager { recompute } => {
+                record(Event::EagerRun);
+                match recompute(self) {
+                    Err(e) if e.is_retry() => Err(StmError::failed(Failure::InvalidCheck {
+                        invariant: Cow::Borrowed("eager cache"),
+                        reason: "called retry",
+                    })),
+                    other => other,
+                }
+            }
+            NodeKind::Lazy { .. } => unreachable!("lazy caches are filled by LazyCache::get"),
+        };
+        let deps = normalize(self.end_capture(start));
+        if let Err(e) = result {
+            return Err(self.doom(e));
+        }
+        let changed = {
+            let old = lock(&node.deps);
+            old.len() != deps.len()
+                || old
+                    .iter()
+                    .zip(&deps)
+                    .any(|(a, b)| crate::var::dep_addr(a) != crate::var::dep_addr(b))
+        };
+        let is_new = is_new
+            || self
+                .ran
+                .iter()
+                .any(|r| r.is_new && Arc::ptr_eq(&r.node, node));
+        self.ran.retain(|r| !Arc::ptr_eq(&r.node, node));
+        if !changed {
+            self.meta_reads.push((node.clone(), meta.version()));
+        }
+        self.ran.push(RanNode {
+            node: node.clone(),
+            deps,
+            meta_version: meta.version(),
+            is_new,
+            changed,
+            attached: Vec::new(),
+        });
+        Ok(())
+    }
+
+    /// Runs, at the end of the body, every node attached to a written
+    /// variable: lazy caches are invalidated, eager values recomputed (their
+    /// writes trigger further nodes), then invariants checked once.
+    fn run_dependents(&mut self) -> StmResult<()> {
+        let mut next = 0;
+        let mut eager_runs = 0u32;
+        let mut invariants: Vec<Arc<Node>> = self
+            .ran
+            .iter()
+            .filter(|r| r.is_new && r.node.is_invariant())
+            .map(|r| r.node.clone())
+            .collect();
+        let mut eager: Vec<Arc<Node>> = self
+            .ran
+            .iter()
+            .filter(|r| r.is_new && !r.node.is_invariant())
+            .map(|r| r.node.clone())
+            .collect();
+        loop {
+            let mut lazy: Vec<Arc<dyn Invalidate>> = Vec::new();
+            while next < self.writes.len() {
+                // SAFETY: written variables live until the guard is dropped.
+                let core = unsafe { &*self.writes[next].core };
+                let generation = core.dependents_generation();
+                self.writes[next].dependents_seen = generation;
+                next += 1;
+                if generation == 0 {
+                    continue;
+                }
+                for node in core.dependents() {
+                    match &node.kind {
+                        NodeKind::Invariant { .. } => {
+                            if !invariants.iter().any(|n| Arc::ptr_eq(n, &node)) {
+                                invariants.push(node);
+                            }
+                        }
+                        NodeKind::Eager { .. } => {
+                            if !eager.iter().any(|n| Arc::ptr_eq(n, &node)) {
+                                eager.push(node);
+                            }
+                        }
+                        NodeKind::Lazy { cache } => {
+                            if let Some(cache) = cache.upgrade() {
+                                lazy.push(cache);
+                            }
+                        }
+                    }
+                }
+            }
+            for cache in lazy {
+                cache.invalidate(self)?;
+            }
+            if next < self.writes.len() {
+                continue;
+            }
+            if let Some(node) = eager.pop() {
+                eager_runs += 1;
+                if eager_runs > 10_000 {
+                    return Err(self.doom(StmError::failed(Failure::DerivationCycle)));
+                }
+                self.run_node(&node, false)?;
+                continue;
+            }
+            break;
+        }
+        for node in invariants {
+            self.run_node(&node, false)?;
+        }
+        Ok(())
+    }
+
+    // ---- commit ----------------------------------------------------------------
+
+    /// Publishes the attempt (TL2): run dependents, lock the write set, attach
+    /// new dependency edges, take a version, validate, publish, unlock, wake.
+    pub(crate) fn commit(&mut self) -> Result<(), CommitError> {
+        if let Some(e) = self.doomed.clone() {
+            return Err(e.into());
+        }
+        self.run_dependents()?;
+        let edges_change = self.ran.iter().any(|r| r.changed);
+        if self.writes.is_empty() && !edges_change {
+            // Read-only: every read was consistent with the snapshot when made.
+            return Ok(());
+        }
+        let locked = self.lock_write_set()?;
+        if !self.lock_metas() {
+            self.unlock_all(locked, None);
+            record(Event::LockConflict);
+            return Err(CommitError::Conflict);
+        }
+        if !self.serial && serial::active() {
+            self.unlock_all(locked, None);
+            self.unlock_metas(None);
+            return Err(CommitError::SerialGate);
+        }
+        // A dependent attached to a written variable after we collected its
+        // dependents would be skipped: start over to run it.
+        let stale = self.writes.iter().any(|w| {
+            // SAFETY: written variables live until the guard is dropped.
+            unsafe { &*w.core }.dependents_generation() != w.dependents_seen
+        });
+        if stale {
+            self.unlock_all(locked, None);
+            self.unlock_metas(None);
+            record(Event::Conflict);
+            return Err(CommitError::Conflict);
+        }
+        self.attach_edges();
+        fence(Ordering::SeqCst);
+        let write_version = GLOBAL_CLOCK.tick();
+        if write_version != self.read_version + 1 && !self.validate_reads(0, true) {
+            self.detach_attached();
+            self.unlock_all(locked, None);
+            self.unlock_metas(None);
+            record(Event::Conflict);
+            return Err(CommitError::Conflict);
+        }
+        let guard = self.guard.take().expect("attempt is running");
+        for w in self.writes.iter_mut() {
+            let value = std::mem::replace(&mut w.value, Box::new(()));
+            // SAFETY: written variables live until the guard is dropped.
+            unsafe { &*w.var }.publish(value, &guard);
+        }
+        self.finish_edges(&guard);
+        self.unlock_metas(Some(write_version));
+        self.unlock_all(locked, Some(write_version));
+        fence(Ordering::SeqCst);
+        for w in &self.writes {
+            // SAFETY: written variables live until the guard is dropped.
+            unsafe { &*w.core }.waiters.wake_all();
+        }
+        self.guard = Some(guard);
+        record(Event::Commit);
+        Ok(())
+    }
+
+    /// Locks every written variable; on failure releases what it took.
+    fn lock_write_set(&mut self) -> Result<usize, CommitError> {
+        for i in 0..self.writes.len() {
+            // SAFETY: written variables live until the guard is dropped.
+            let lock = &unsafe { &*self.writes[i].core }.lock;
+            let mut spins = 0u32;
+            loop {
+                if let Some(version) = lock.try_lock() {
+                    self.writes[i].locked_at = version;
+                    break;
+                }
+                if spins > 8 {
+                    self.unlock_all(i, None);
+                    record(Event::LockConflict);
+                    return Err(CommitError::Conflict);
+                }
+                crate::backoff::spin(&mut spins);
+            }
+        }
+        Ok(self.writes.len())
+    }
+
+    /// Unlocks the first `count` written variables: at `version` after a
+    /// publish, or back at their old version after a failed commit.
+    fn unlock_all(&self, count: usize, version: Option<Version>) {
+        for w in &self.writes[..count] {
+            // SAFETY: written variables live until the guard is dropped.
+            unsafe { &*w.core }
+                .lock
+                .unlock(version.unwrap_or(w.locked_at));
+        }
+    }
+
+    fn lock_metas(&mut self) -> bool {
+        for i in 0..self.ran.len() {
+            if self.ran[i].changed && !self.ran[i].node.meta.try_lock_at(self.ran[i].meta_version) {
+                for r in &self.ran[..i] {
+                    if r.changed {
+                        r.node.meta.unlock(r.meta_version);
+                    }
+                }
+                return false;
+            }
+        }
+        true
+    }
+
+    fn unlock_metas(&self, version: Option<Version>) {
+        for r in self.ran.iter().filter(|r| r.changed) {
+            r.node.meta.unlock(version.unwrap_or(r.meta_version));
+        }
+    }
+
+    /// Attaches each changed node to the variables it newly depends on,
+    /// before validation (see `VarCore::dependents_added`).
+    fn attach_edges(&mut self) {
+        for r in self.ran.iter_mut().filter(|r| r.changed) {
+            let old = lock(&r.node.deps).clone();
+            let (added, _) = diff(&old, &r.deps);
+            for dep in added {
+                if let Some(var) = dep.upgrade() {
+                    var.core().attach(&r.node);
+                    defer_release(self.guard.as_ref(), var);
+                    r.attached.push(dep);
+                }
+            }
+        }
+    }
+
+    fn detach_attached(&mut self) {
+        for r in self.ran.iter_mut() {
+            for dep in r.attached.drain(..) {
+                if let Some(var) = dep.upgrade() {
+                    var.core().detach(&r.node);
+                    defer_release(self.guard.as_ref(), var);
+                }
+            }
+        }
+    }
+
+    /// After publishing: record each changed node's new dependencies and drop
+    /// the edges it no longer needs.
+    fn finish_edges(&mut self, guard: &Guard) {
+        for r in self.ran.iter_mut().filter(|r| r.changed) {
+            let old = std::mem::replace(&mut *lock(&r.node.deps), r.deps.clone());
+            let (_, removed) = diff(&old, &r.deps);
+            for dep in removed {
+                if let Some(var) = dep.upgrade() {
+                    var.core().detach(&r.node);
+                    defer_release(Some(guard), var);
+                }
+            }
+        }
+    }
+
+    // ---- lazy caches -------------------------------------------------------------
+
+    /// Reads a lazy cache: a hit costs one variable read; a miss computes with
+    /// `compute` and, when the result is valid for the committed state, stores it.
+    pub(crate) fn cache_get<V, F>(
+        &mut self,
+        cell: &TVar<Option<V>>,
+        node: &Arc<Node>,
+        compute: F,
+    ) -> StmResult<V>
+    where
+        V: Clone + Send + Sync + 'static,
+        F: FnOnce(&mut Transaction) -> StmResult<V>,
+    {
+        self.usable()?;
+        if self.has_writes() && self.wrote_any(&node.dep_addrs()) {
+            // Our own writes changed the inputs: compute privately, store nothing.
+            return compute(self);
+        }
+        let core: *const VarCore = cell.core();
+        if self.capturing > 0 {
+            self.captured.push(cell.downgrade());
+        }
+        if let Some(i) = self.find_write(core) {
+            // We invalidated it ourselves earlier in this transaction.
+            let _ = i;
+            return compute(self);
+        }
+        let (cached, version) = self.read_committed(cell)?;
+        self.reads.push(ReadEntry { core, version });
+        if let Some(value) = cached {
+            record(Event::CacheHit);
+            return Ok(value);
+        }
+        record(Event::CacheMiss);
+        let reads_start = self.reads.len();
+        let start = self.begin_capture();
+        let result = compute(self);
+        let captured = self.end_capture(start);
+        let value = result?;
+        let deps = normalize(captured);
+        let dep_addrs: Vec<usize> = deps.iter().map(crate::var::dep_addr).collect();
+        if self.doomed.is_none() && !self.wrote_any(&dep_addrs) {
+            self.fill_cache(cell, version, value.clone(), node, deps, reads_start);
+        }
+        Ok(value)
+    }
+
+    /// Stores a computed cache value if the cell and everything the
+    /// computation read are unchanged; keeps the cell's version, so readers
+    /// that saw it empty are not disturbed.
+    fn fill_cache<V: Clone + Send + Sync + 'static>(
+        &mut self,
+        cell: &TVar<Option<V>>,
+        version: Version,
+        value: V,
+        node: &Arc<Node>,
+        deps: Vec<DepRef>,
+        reads_start: usize,
+    ) {
+        let cell_lock = &cell.core().lock;
+        if !cell_lock.try_lock_at(version) {
+            return;
+        }
+        let old = lock_deps(node);
+        let (added, removed) = diff(&old, &deps);
+        let mut attached = Vec::new();
+        for dep in &added {
+            if let Some(var) = dep.upgrade() {
+                var.core().attach(node);
+                defer_release(self.guard.as_ref(), var);
+                attached.push(dep.clone());
+            }
+        }
+        fence(Ordering::SeqCst);
+        let guard = self.guard();
+        if self.validate_reads(reads_start, false) {
+            cell.inner.install(Owned::new(Some(value)), guard);
+            *lock(&node.deps) = deps;
+            for dep in removed {
+                if let Some(var) = dep.upgrade() {
+                    var.core().detach(node);
+                    defer_release(Some(guard), var);
+                }
+            }
+        } else {
+            for dep in attached {
+                if let Some(var) = dep.upgrade() {
+                    var.core().detach(node);
+                    defer_release(Some(guard), var);
+                }
+            }
+        }
+        cell_lock.unlock(version);
+    }
+
+    // ---- retry -----------------------------------------------------------------
+
+    /// Prepares to block until a variable this attempt read changes: registers
+    /// a waiter on every read variable, then re-validates. The caller aborts
+    /// the attempt and calls [`Waiter::park`] on the result. Fails if the
+    /// attempt read nothing, since nothing could ever wake it.
+    pub(crate) fn prepare_wait(&mut self) -> Result<Arc<Waiter>, Failure> {
+        if self.reads.is_empty() {
+            return Err(Failure::RetryWithoutReads);
+        }
+        let waiter = Waiter::new();
+        for r in &self.reads {
+            // SAFETY: read variables live until the guard is dropped.
+            unsafe { &*r.core }.waiters.register(&waiter);
+        }
+        fence(Ordering::SeqCst);
+        if !self.validate_reads(0, false) {
+            // Something already changed: do not sleep. The waiter stays in the
+            // lists marked woken and is pruned by the next registration.
+            waiter.wake();
+        }
+        Ok(waiter)
+    }
+}
+
+/// Copies a node's dependency list.
+fn lock_deps(node: &Node) -> Vec<DepRef> {
+    lock(&node.deps).clone()
+}
+
+/// Drops a temporary strong reference to a variable only after every pinned
+/// transaction is done, since they may hold raw pointers to it.
+fn defer_release(guard: Option<&Guard>, var: Arc<dyn ErasedVar>) {
+    match guard {
+        Some(g) => g.defer(move || drop(var)),
+        None => epoch::pin().defer(move || drop(var)),
+    }
+}

@@ -1,0 +1,82 @@
+//! The type-erased part of a transactional variable: what the commit protocol,
+//! the wake-up protocol and the dependency graph need, whatever the value type.
+
+use crate::lock::VersionedLock;
+use crate::node::Node;
+use crate::sync::{lock, AtomicU64, Mutex, Ordering};
+use crate::wait::WaitList;
+use crossbeam_epoch::Guard;
+use smallvec::SmallVec;
+use std::any::Any;
+use std::sync::{Arc, Weak};
+
+/// Everything about a variable except its value.
+#[derive(Debug)]
+pub(crate) struct VarCore {
+    pub(crate) lock: VersionedLock,
+    pub(crate) waiters: WaitList,
+    /// Invariants and caches that read this variable on their last run.
+    dependents: Mutex<SmallVec<[Arc<Node>; 2]>>,
+    /// Counts additions to `dependents`; 0 means "never had any".
+    /// A committer compares it before and after locking to catch a
+    /// dependent attached concurrently (the registration race).
+    dependents_added: AtomicU64,
+}
+
+impl VarCore {
+    pub(crate) fn new(version: u64) -> Self {
+        VarCore {
+            lock: VersionedLock::new(version),
+            waiters: WaitList::new(),
+            dependents: Mutex::new(SmallVec::new()),
+            dependents_added: AtomicU64::new(0),
+        }
+    }
+
+    /// The generation of the dependents list (SeqCst: pairs with `attach`).
+    #[inline]
+    pub(crate) fn dependents_generation(&self) -> u64 {
+        self.dependents_added.load(Ordering::SeqCst)
+    }
+
+    /// A copy of the dependents list.
+    pub(crate) fn dependents(&self) -> SmallVec<[Arc<Node>; 2]> {
+        lock(&self.dependents).clone()
+    }
+
+    pub(crate) fn attach(&self, node: &Arc<Node>) {
+        let mut list = lock(&self.dependents);
+        list.push(node.clone());
+        self.dependents_added.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(crate) fn detach(&self, node: &Arc<Node>) {
+        let mut list = lock(&self.dependents);
+        if let Some(i) = list.iter().position(|n| Arc::ptr_eq(n, node)) {
+            list.swap_remove(i);
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn dependent_count(&self) -> usize {
+        lock(&self.dependents).len()
+    }
+}
+
+/// A variable seen without its value type.
+pub(crate) trait ErasedVar: Send + Sync + 'static {
+    fn core(&self) -> &VarCore;
+    /// Installs `value` (a `Box<T>` of the variable's type) as the current value.
+    /// The caller holds the variable's lock.
+    fn publish(&self, value: Box<dyn Any + Send>, guard: &Guard);
+}
+
+/// A dependency edge from a node to a variable it read. Weak, so a node never
+/// keeps variables alive (variables keep their dependents alive instead).
+pub(crate) type DepRef = Weak<dyn ErasedVar>;
+
+/// The address identifying a dependency (stable while the variable lives).
+#[inline]
+pub(crate) fn dep_addr(dep: &DepRef) -> usize {
+    dep.as_ptr() as *const () as usize
+}

@@ -1,0 +1,100 @@
+//! Blocking for `retry`: waiters park until a variable they read changes.
+//!
+//! The protocol that rules out lost wake-ups: a waiter registers on every
+//! variable it read, issues a SeqCst fence, then re-validates its reads and
+//! parks only if none changed. A committer publishes, issues a SeqCst fence,
+//! then looks for waiters. Whichever fence comes second sees the other side's
+//! write, so either the waiter sees the new version or the committer sees the
+//! waiter.
+
+use crate::sync::{lock, AtomicUsize, Condvar, Mutex, Ordering};
+use std::sync::Arc;
+
+/// One parked (or about to park) transaction.
+#[derive(Debug, Default)]
+pub struct Waiter {
+    woken: Mutex<bool>,
+    ready: Condvar,
+}
+
+impl Waiter {
+    /// A waiter nobody has woken yet.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Waiter::default())
+    }
+
+    /// Wakes the waiter (idempotent).
+    pub fn wake(&self) {
+        let mut woken = lock(&self.woken);
+        *woken = true;
+        self.ready.notify_one();
+    }
+
+    /// Whether [`Waiter::wake`] has been called.
+    pub fn is_woken(&self) -> bool {
+        *lock(&self.woken)
+    }
+
+    /// Blocks until [`Waiter::wake`] has been called.
+    pub fn park(&self) {
+        let mut woken = lock(&self.woken);
+        while !*woken {
+            #[cfg(loom)]
+            {
+                woken = self.ready.wait(woken).unwrap();
+            }
+            #[cfg(not(loom))]
+            {
+                woken = self.ready.wait(woken).unwrap_or_else(|e| e.into_inner());
+            }
+        }
+    }
+}
+
+/// The waiters registered on one variable.
+#[derive(Debug, Default)]
+pub struct WaitList {
+    count: AtomicUsize,
+    waiters: Mutex<Vec<Arc<Waiter>>>,
+}
+
+impl WaitList {
+    /// An empty list.
+    pub fn new() -> Self {
+        WaitList::default()
+    }
+
+    /// Registers `waiter`, pruning waiters that were already woken (a waiter
+    /// that gave up is marked woken rather than removed from every list).
+    /// The caller must fence (SeqCst) and re-validate afterwards.
+    pub fn register(&self, waiter: &Arc<Waiter>) {
+        let mut list = lock(&self.waiters);
+        list.retain(|w| !w.is_woken());
+        list.push(waiter.clone());
+        self.count.store(list.len(), Ordering::SeqCst);
+    }
+
+    /// Removes `waiter` if it is still registered.
+    pub fn deregister(&self, waiter: &Arc<Waiter>) {
+        let mut list = lock(&self.waiters);
+        list.retain(|w| !Arc::ptr_eq(w, waiter));
+        self.count.store(list.len(), Ordering::SeqCst);
+    }
+
+    /// Wakes and removes every registered waiter. The caller must have
+    /// published its write and fenced (SeqCst) before calling.
+    #[inline]
+    pub fn wake_all(&self) {
+        if self.count.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        let drained: Vec<Arc<Waiter>> = {
+            let mut list = lock(&self.waiters);
+            self.count.store(0, Ordering::SeqCst);
+            std::mem::take(&mut *list)
+        };
+        for waiter in drained {
+            waiter.wake();
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Procedural macros for `steadfast`. Use them through the `steadfast` crate.
