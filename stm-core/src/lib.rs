@@ -34,6 +34,8 @@ mod cache;
 #[cfg(not(loom))]
 mod check;
 #[cfg(not(loom))]
+mod eager;
+#[cfg(not(loom))]
 mod error;
 #[cfg(not(loom))]
 mod node;
@@ -52,6 +54,8 @@ mod var;
 pub use atomically::{abort, atomically, in_transaction, retry, try_atomically};
 #[cfg(not(loom))]
 pub use cache::LazyCache;
+#[cfg(not(loom))]
+pub use eager::EagerCache;
 #[cfg(not(loom))]
 pub use check::{CheckError, CheckResult};
 #[cfg(not(loom))]

@@ -518,18 +518,9 @@ impl Transaction {
         self.run_node(&node, true)
     }
 
-    /// Registers an eager derived value: `recompute` runs now and again at the
-    /// end of every later transaction that writes something it read, before
-    /// that transaction's writes become visible. It typically writes its result
-    /// into a variable that readers read without computing anything.
-    pub fn eager<F>(&mut self, recompute: F) -> StmResult<()>
-    where
-        F: Fn(&mut Transaction) -> StmResult<()> + Send + Sync + 'static,
-    {
-        let node = Node::new(NodeKind::Eager {
-            recompute: Box::new(recompute),
-        });
-        self.run_node(&node, true)
+    /// Runs a node created by this transaction and marks it for attachment.
+    pub(crate) fn run_registered(&mut self, node: &Arc<Node>) -> StmResult<()> {
+        self.run_node(node, true)
     }
 
     fn begin_capture(&mut self) -> usize {

@@ -1,0 +1,101 @@
+//! `EagerCache<V>`: a derived value recomputed at the end of every transaction
+//! that writes what it read, so reading it never computes.
+
+use crate::error::StmResult;
+use crate::node::{Node, NodeKind};
+use crate::transaction::Transaction;
+use crate::tvar::TVar;
+use std::fmt;
+use std::sync::{Arc, Weak};
+
+type ComputeFn<V> = dyn Fn(&mut Transaction) -> StmResult<V> + Send + Sync;
+
+struct EagerInner<V: Send + Sync + 'static> {
+    value: TVar<Option<V>>,
+    compute: Arc<ComputeFn<V>>,
+    node: Arc<Node>,
+}
+
+/// An eagerly maintained derived value (L42's `Cache.Now`).
+///
+/// Created inside a transaction, which computes it once. Afterwards every
+/// transaction that writes something the computation read recomputes it
+/// before its own writes become visible, so [`EagerCache::get`] only reads.
+/// Inside a transaction that has written an input, `get` computes from that
+/// transaction's view instead, so it never returns a stale value.
+///
+/// ```
+/// use steadfast_core::{atomically, EagerCache, TVar};
+/// let price = TVar::new(10u32);
+/// let qty = TVar::new(3u32);
+/// let (p, q) = (price.clone(), qty.clone());
+/// let total = atomically(|tx| {
+///     let (p, q) = (p.clone(), q.clone());
+///     EagerCache::new(tx, move |tx| Ok(p.read(tx)? * q.read(tx)?))
+/// });
+/// atomically(|tx| qty.write(tx, 4));
+/// assert_eq!(atomically(|tx| total.get(tx)), 40);
+/// ```
+pub struct EagerCache<V: Send + Sync + 'static> {
+    inner: Arc<EagerInner<V>>,
+}
+
+impl<V: Clone + Send + Sync + 'static> EagerCache<V> {
+    /// Computes the value now and keeps it up to date from then on. The
+    /// computation must only read (through `tx`) and be deterministic.
+    pub fn new<F>(tx: &mut Transaction, compute: F) -> StmResult<Self>
+    where
+        F: Fn(&mut Transaction) -> StmResult<V> + Send + Sync + 'static,
+    {
+        let compute: Arc<ComputeFn<V>> = Arc::new(compute);
+        let inner = Arc::new_cyclic(|weak: &Weak<EagerInner<V>>| {
+            let weak = weak.clone();
+            let run = compute.clone();
+            let recompute = move |tx: &mut Transaction| -> StmResult<()> {
+                // The cache is gone: nothing to keep up to date.
+                let Some(inner) = weak.upgrade() else {
+                    return Ok(());
+                };
+                let value = run(tx)?;
+                tx.write_var(&inner.value, Some(value))
+            };
+            EagerInner {
+                value: TVar::new(None),
+                compute,
+                node: Node::new(NodeKind::Eager {
+                    recompute: Box::new(recompute),
+                }),
+            }
+        });
+        tx.run_registered(&inner.node)?;
+        Ok(EagerCache { inner })
+    }
+
+    /// The current value. Never computes, except inside a transaction that
+    /// has itself written one of the inputs.
+    pub fn get(&self, tx: &mut Transaction) -> StmResult<V> {
+        if tx.has_writes() && tx.wrote_any(&self.inner.node.dep_addrs()) {
+            return (self.inner.compute)(tx);
+        }
+        match self.inner.value.read(tx)? {
+            Some(value) => Ok(value),
+            None => (self.inner.compute)(tx),
+        }
+    }
+}
+
+impl<V: Send + Sync + 'static> Clone for EagerCache<V> {
+    fn clone(&self) -> Self {
+        EagerCache {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<V: Clone + fmt::Debug + Send + Sync + 'static> fmt::Debug for EagerCache<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("EagerCache")
+            .field(&self.inner.value.load())
+            .finish()
+    }
+}
