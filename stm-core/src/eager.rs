@@ -1,14 +1,15 @@
 //! `EagerCache<V>`: a derived value recomputed at the end of every transaction
 //! that writes what it read, so reading it never computes.
 
-use crate::error::StmResult;
+use crate::error::{Failure, StmError, StmResult};
 use crate::node::{Node, NodeKind};
 use crate::transaction::Transaction;
 use crate::tvar::TVar;
 use std::fmt;
 use std::sync::{Arc, Weak};
 
-type ComputeFn<V> = dyn Fn(&mut Transaction) -> StmResult<V> + Send + Sync;
+/// Computes the value; `None` means the owner it computes from is gone.
+type ComputeFn<V> = dyn Fn(&mut Transaction) -> StmResult<Option<V>> + Send + Sync;
 
 struct EagerInner<V: Send + Sync + 'static> {
     value: TVar<Option<V>>,
@@ -43,21 +44,51 @@ pub struct EagerCache<V: Send + Sync + 'static> {
 impl<V: Clone + Send + Sync + 'static> EagerCache<V> {
     /// Computes the value now and keeps it up to date from then on. The
     /// computation must only read (through `tx`) and be deterministic.
+    ///
+    /// The computation lives as long as any variable it reads: if it captures
+    /// a strong handle to a variable it reads, neither is ever freed. To
+    /// derive from an object's fields, use [`EagerCache::new_owned`].
     pub fn new<F>(tx: &mut Transaction, compute: F) -> StmResult<Self>
     where
         F: Fn(&mut Transaction) -> StmResult<V> + Send + Sync + 'static,
     {
-        let compute: Arc<ComputeFn<V>> = Arc::new(compute);
+        Self::build(
+            tx,
+            Arc::new(move |tx: &mut Transaction| compute(tx).map(Some)),
+        )
+    }
+
+    /// Like [`EagerCache::new`], computing from `owner`, which the cache
+    /// holds only weakly: once the owner is dropped the cache stops
+    /// recomputing, and no reference cycle keeps either alive.
+    pub fn new_owned<O, F>(tx: &mut Transaction, owner: &Arc<O>, compute: F) -> StmResult<Self>
+    where
+        O: Send + Sync + 'static,
+        F: Fn(&O, &mut Transaction) -> StmResult<V> + Send + Sync + 'static,
+    {
+        let owner = Arc::downgrade(owner);
+        Self::build(
+            tx,
+            Arc::new(move |tx: &mut Transaction| match owner.upgrade() {
+                Some(owner) => compute(&owner, tx).map(Some),
+                None => Ok(None),
+            }),
+        )
+    }
+
+    fn build(tx: &mut Transaction, compute: Arc<ComputeFn<V>>) -> StmResult<Self> {
         let inner = Arc::new_cyclic(|weak: &Weak<EagerInner<V>>| {
             let weak = weak.clone();
             let run = compute.clone();
             let recompute = move |tx: &mut Transaction| -> StmResult<()> {
-                // The cache is gone: nothing to keep up to date.
+                // The cache or its owner is gone: nothing to keep up to date.
                 let Some(inner) = weak.upgrade() else {
                     return Ok(());
                 };
-                let value = run(tx)?;
-                tx.write_var(&inner.value, Some(value))
+                match run(tx)? {
+                    Some(value) => tx.write_var(&inner.value, Some(value)),
+                    None => Ok(()),
+                }
             };
             EagerInner {
                 value: TVar::new(None),
@@ -74,12 +105,19 @@ impl<V: Clone + Send + Sync + 'static> EagerCache<V> {
     /// The current value. Never computes, except inside a transaction that
     /// has itself written one of the inputs.
     pub fn get(&self, tx: &mut Transaction) -> StmResult<V> {
+        let stored = self.inner.value.read(tx)?;
         if tx.has_writes() && tx.wrote_any(&self.inner.node.dep_addrs()) {
-            return (self.inner.compute)(tx);
+            if let Some(fresh) = (self.inner.compute)(tx)? {
+                return Ok(fresh);
+            }
         }
-        match self.inner.value.read(tx)? {
+        match stored {
             Some(value) => Ok(value),
-            None => (self.inner.compute)(tx),
+            None => (self.inner.compute)(tx)?.ok_or_else(|| {
+                // Only reachable for a cache whose creating transaction never
+                // committed and whose owner is gone: nothing to derive from.
+                StmError::failed(Failure::OwnerGone)
+            }),
         }
     }
 }

@@ -88,6 +88,9 @@ pub enum Failure {
     RetryWithoutReads,
     /// Derived values kept triggering each other at commit.
     DerivationCycle,
+    /// A cache was read after the object it derives from was dropped, before
+    /// it ever held a value.
+    OwnerGone,
 }
 
 impl fmt::Display for Failure {
@@ -105,6 +108,9 @@ impl fmt::Display for Failure {
             Failure::DerivationCycle => f.write_str(
                 "eager caches kept invalidating each other at commit (a dependency cycle)",
             ),
+            Failure::OwnerGone => {
+                f.write_str("a cache was read after the object it derives from was dropped")
+            }
         }
     }
 }

@@ -518,6 +518,40 @@ impl Transaction {
         self.run_node(&node, true)
     }
 
+    /// Registers an invariant over `owner`, which the check holds only
+    /// weakly: once every other handle to the owner is dropped the check
+    /// retires, and no reference cycle keeps either alive. This is the way to
+    /// guard an object whose variables the check reads.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use steadfast_core::{atomically, try_atomically, TVar, CheckError};
+    /// struct Range { low: TVar<i32>, high: TVar<i32> }
+    /// let range = Arc::new(Range { low: TVar::new(1), high: TVar::new(5) });
+    /// atomically(|tx| tx.invariant_owned("ordered", &range, |r: &Range, tx| {
+    ///     if r.low.read(tx)? <= r.high.read(tx)? { Ok(()) }
+    ///     else { Err(CheckError::violated("low > high")) }
+    /// }));
+    /// assert!(try_atomically::<_, (), _>(|tx| Ok(range.low.write(tx, 9)?)).is_err());
+    /// ```
+    pub fn invariant_owned<O, F>(
+        &mut self,
+        name: impl Into<Cow<'static, str>>,
+        owner: &Arc<O>,
+        check: F,
+    ) -> StmResult<()>
+    where
+        O: Send + Sync + 'static,
+        F: Fn(&O, &mut Transaction) -> CheckResult + Send + Sync + 'static,
+    {
+        let owner = Arc::downgrade(owner);
+        self.invariant(name, move |tx| match owner.upgrade() {
+            Some(owner) => check(&owner, tx),
+            // The guarded object is gone: reading nothing detaches the check.
+            None => Ok(()),
+        })
+    }
+
     /// Runs a node created by this transaction and marks it for attachment.
     pub(crate) fn run_registered(&mut self, node: &Arc<Node>) -> StmResult<()> {
         self.run_node(node, true)
