@@ -10,6 +10,42 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
 thread_local! {
     static IN_TRANSACTION: Cell<bool> = const { Cell::new(false) };
+    /// The logs of this thread's last transaction, kept so the next one
+    /// allocates nothing (transactions never nest, so one per thread suffices).
+    static SPARE: Cell<Option<Box<Transaction>>> = const { Cell::new(None) };
+}
+
+/// A transaction borrowed from this thread's spare, returned when dropped.
+struct Lease(Option<Box<Transaction>>);
+
+impl Lease {
+    fn take() -> Lease {
+        let spare = SPARE.try_with(|s| s.take()).ok().flatten();
+        Lease(Some(spare.unwrap_or_else(|| Box::new(Transaction::new()))))
+    }
+}
+
+impl std::ops::Deref for Lease {
+    type Target = Transaction;
+    fn deref(&self) -> &Transaction {
+        self.0.as_ref().expect("leased until dropped")
+    }
+}
+
+impl std::ops::DerefMut for Lease {
+    fn deref_mut(&mut self) -> &mut Transaction {
+        self.0.as_mut().expect("leased until dropped")
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some(mut tx) = self.0.take() {
+            tx.clear();
+            tx.trim();
+            let _ = SPARE.try_with(|s| s.set(Some(tx)));
+        }
+    }
 }
 
 /// Whether the calling thread is running a transaction body.
@@ -41,6 +77,7 @@ impl Drop for Nesting {
 }
 
 /// Runs hooks outside the transaction, so they may start transactions.
+#[inline]
 fn run_hooks(hooks: Vec<Box<dyn FnOnce()>>) {
     if hooks.is_empty() {
         return;
@@ -126,9 +163,9 @@ where
     F: FnMut(&mut Transaction) -> Result<T, Abort<E>>,
 {
     let nesting = Nesting::enter();
-    let mut tx = Transaction::new();
+    let mut tx = Lease::take();
     let mut failures = 0u32;
-    let mut seed = (&tx as *const Transaction as u64) | 1;
+    let mut seed = (&*tx as *const Transaction as u64) | 1;
     let mut token: Option<SerialToken> = None;
     loop {
         if failures >= serial::SERIAL_AFTER && token.is_none() {

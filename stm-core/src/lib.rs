@@ -38,6 +38,8 @@ mod eager;
 #[cfg(not(loom))]
 mod error;
 #[cfg(not(loom))]
+mod inline;
+#[cfg(not(loom))]
 mod node;
 #[cfg(not(loom))]
 mod serial;

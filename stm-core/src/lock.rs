@@ -1,12 +1,24 @@
 //! The versioned lock word every transactional variable carries (TL2).
 //!
-//! Bit 0 says "locked by a committing transaction"; the other bits hold the
-//! version: the global clock value of the commit that last wrote the variable.
+//! Bit 0 says "locked by a committing transaction"; bit 1 says "a blocked
+//! transaction waits for this variable to change"; the other bits hold the
+//! version: the global clock value of the commit that last wrote it.
+//!
+//! Keeping the waiter flag in the lock word makes the wake-up protocol free
+//! for committers: a waiter may only set the flag with a compare-and-swap on
+//! an unlocked word at the version it read, and a committer learns whether
+//! the flag was set from the very compare-and-swap that locks the word. While
+//! the word is locked no waiter can set the flag, so a commit either sees a
+//! waiter (and wakes it) or the waiter sees the commit (and does not sleep).
 
 use crate::sync::{AtomicU64, Ordering};
 
 /// A version number taken from the global clock.
 pub type Version = u64;
+
+const LOCKED: u64 = 1;
+const WAITERS: u64 = 2;
+const SHIFT: u32 = 2;
 
 /// One versioned lock: readers check it, committers lock it.
 #[derive(Debug)]
@@ -20,20 +32,36 @@ pub struct LockWord(u64);
 
 impl LockWord {
     /// Whether a committer holds the lock.
+    #[inline]
     pub fn is_locked(self) -> bool {
-        self.0 & 1 == 1
+        self.0 & LOCKED != 0
+    }
+    /// Whether a blocked transaction asked to be woken when this changes.
+    #[inline]
+    pub fn has_waiters(self) -> bool {
+        self.0 & WAITERS != 0
     }
     /// The version stored in the word (meaningful when unlocked).
+    #[inline]
     pub fn version(self) -> Version {
-        self.0 >> 1
+        self.0 >> SHIFT
     }
 }
 
+/// What locking a word found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Locked {
+    /// The version the variable had.
+    pub version: Version,
+    /// Whether waiters must be woken after publishing.
+    pub had_waiters: bool,
+}
+
 impl VersionedLock {
-    /// A lock at `version`, unlocked.
+    /// A lock at `version`, unlocked, with no waiters.
     pub fn new(version: Version) -> Self {
         VersionedLock {
-            word: AtomicU64::new(version << 1),
+            word: AtomicU64::new(version << SHIFT),
         }
     }
 
@@ -44,36 +72,74 @@ impl VersionedLock {
     }
 
     /// Tries to lock: succeeds only if the word is unlocked right now.
-    /// Returns the version the variable had.
     #[inline]
-    pub fn try_lock(&self) -> Option<Version> {
+    pub fn try_lock(&self) -> Option<Locked> {
         let current = self.word.load(Ordering::Relaxed);
-        if current & 1 == 1 {
+        if current & LOCKED != 0 {
             return None;
         }
         self.word
-            .compare_exchange(current, current | 1, Ordering::SeqCst, Ordering::Relaxed)
-            .ok()
-            .map(|w| w >> 1)
-    }
-
-    /// Tries to lock only if the version is still `expected` (used to fill caches).
-    #[inline]
-    pub fn try_lock_at(&self, expected: Version) -> bool {
-        self.word
             .compare_exchange(
-                expected << 1,
-                (expected << 1) | 1,
+                current,
+                current | LOCKED,
                 Ordering::SeqCst,
                 Ordering::Relaxed,
             )
-            .is_ok()
+            .ok()
+            .map(|w| Locked {
+                version: w >> SHIFT,
+                had_waiters: w & WAITERS != 0,
+            })
     }
 
-    /// Unlocks, publishing `version` (a new commit's version, or the old one to
-    /// undo a lock without a change).
+    /// Tries to lock only if the word is unlocked at version `expected`
+    /// (used to fill caches without changing the version).
+    #[inline]
+    pub fn try_lock_at(&self, expected: Version) -> Option<Locked> {
+        let current = self.word.load(Ordering::Relaxed);
+        if current & LOCKED != 0 || current >> SHIFT != expected {
+            return None;
+        }
+        self.try_lock().filter(|l| l.version == expected)
+    }
+
+    /// Unlocks, publishing `version`: a new commit's version (waiters were
+    /// woken by the caller, so the flag is cleared) ...
     #[inline]
     pub fn unlock(&self, version: Version) {
-        self.word.store(version << 1, Ordering::Release);
+        self.word.store(version << SHIFT, Ordering::Release);
+    }
+
+    /// ... or restores the word as it was before locking, flag included.
+    #[inline]
+    pub fn unlock_unchanged(&self, locked: Locked) {
+        let waiters = if locked.had_waiters { WAITERS } else { 0 };
+        self.word
+            .store((locked.version << SHIFT) | waiters, Ordering::Release);
+    }
+
+    /// Asks to be woken by the next commit to this variable, provided it is
+    /// still unlocked at `version`. Returns false if it has already changed
+    /// (or is being changed): the caller must not sleep.
+    #[inline]
+    pub fn request_wakeup(&self, version: Version) -> bool {
+        let mut current = self.word.load(Ordering::Acquire);
+        loop {
+            if current & LOCKED != 0 || current >> SHIFT != version {
+                return false;
+            }
+            if current & WAITERS != 0 {
+                return true;
+            }
+            match self.word.compare_exchange_weak(
+                current,
+                current | WAITERS,
+                Ordering::SeqCst,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return true,
+                Err(seen) => current = seen,
+            }
+        }
     }
 }

@@ -4,7 +4,8 @@
 use crate::check::{CheckErrorKind, CheckResult};
 use crate::clock::GLOBAL_CLOCK;
 use crate::error::{ErrorKind, Failure, InvariantViolation, StmError, StmResult};
-use crate::lock::Version;
+use crate::inline::{from_bits, is_inline, to_bits};
+use crate::lock::{Locked, Version};
 use crate::node::{diff, normalize, Invalidate, Node, NodeKind};
 use crate::serial;
 use crate::stats::{record, Event};
@@ -25,23 +26,62 @@ struct ReadEntry {
     version: Version,
 }
 
+/// A buffered value: inline bits for word-sized primitives, else boxed.
+enum Slot {
+    Bits(u64),
+    Boxed(Box<dyn Any + Send>),
+}
+
+impl Slot {
+    #[inline]
+    fn new<T: Send + 'static>(value: T) -> Slot {
+        if is_inline::<T>() {
+            Slot::Bits(to_bits(&value))
+        } else {
+            Slot::Boxed(Box::new(value))
+        }
+    }
+
+    #[inline]
+    fn get<T: Clone + 'static>(&self) -> T {
+        match self {
+            Slot::Bits(bits) => from_bits(*bits),
+            Slot::Boxed(b) => b
+                .downcast_ref::<T>()
+                .expect("write log entry holds a value of the variable's type")
+                .clone(),
+        }
+    }
+
+    #[inline]
+    fn set<T: Send + 'static>(&mut self, value: T) {
+        match self {
+            Slot::Bits(bits) => *bits = to_bits(&value),
+            Slot::Boxed(b) => {
+                *b.downcast_mut::<T>()
+                    .expect("write log entry holds a value of the variable's type") = value
+            }
+        }
+    }
+}
+
 /// A buffered write: published at commit.
 struct WriteEntry {
     var: *const dyn ErasedVar,
     core: *const VarCore,
-    value: Box<dyn Any + Send>,
+    value: Slot,
     /// The `or_else` depth that last wrote this entry (for rollback).
     depth: u32,
     /// The generation of the variable's dependents seen before locking.
     dependents_seen: u64,
-    /// The version the variable had when we locked it.
-    locked_at: Version,
+    /// What locking the variable found (its version, whether waiters wait).
+    locked: Locked,
 }
 
 /// A value overwritten inside an `or_else` branch, restored if it retries.
 struct Undo {
     index: usize,
-    value: Box<dyn Any + Send>,
+    value: Slot,
     depth: u32,
 }
 
@@ -176,29 +216,59 @@ impl Transaction {
         self.reads.clear();
         self.writes.clear();
         self.write_filter = 0;
-        self.undo.clear();
         self.depth = 0;
-        self.commit_hooks.clear();
-        self.abort_hooks.clear();
         self.mode = Mode::Normal;
-        self.doomed = None;
-        self.captured.clear();
         self.capturing = 0;
-        self.ran.clear();
-        self.meta_reads.clear();
+        // The rest is empty in ordinary transactions: skip the drop calls.
+        if !self.undo.is_empty() {
+            self.undo.clear();
+        }
+        if !self.commit_hooks.is_empty() {
+            self.commit_hooks.clear();
+        }
+        if !self.abort_hooks.is_empty() {
+            self.abort_hooks.clear();
+        }
+        if self.doomed.is_some() {
+            self.doomed = None;
+        }
+        if !self.captured.is_empty() {
+            self.captured.clear();
+        }
+        if !self.ran.is_empty() {
+            self.ran.clear();
+        }
+        if !self.meta_reads.is_empty() {
+            self.meta_reads.clear();
+        }
         self.guard = None;
+    }
+
+    /// Releases log memory beyond what ordinary transactions need, so one huge
+    /// transaction does not pin a huge buffer in its thread for ever.
+    pub(crate) fn trim(&mut self) {
+        const KEEP: usize = 1024;
+        if self.reads.capacity() > KEEP {
+            self.reads.shrink_to(KEEP);
+        }
+        if self.writes.capacity() > KEEP {
+            self.writes.shrink_to_fit();
+        }
+        if self.captured.capacity() > KEEP {
+            self.captured.shrink_to(KEEP);
+        }
     }
 
     /// Abandons the attempt: runs its abort hooks, then clears it.
     pub(crate) fn abort_attempt(&mut self) -> Vec<Box<dyn FnOnce()>> {
-        let hooks = std::mem::take(&mut self.abort_hooks);
+        let hooks = take_hooks(&mut self.abort_hooks);
         self.clear();
         hooks
     }
 
     /// Takes the commit hooks of a committed attempt, then clears it.
     pub(crate) fn finish_commit(&mut self) -> Vec<Box<dyn FnOnce()>> {
-        let hooks = std::mem::take(&mut self.commit_hooks);
+        let hooks = take_hooks(&mut self.commit_hooks);
         self.clear();
         hooks
     }
@@ -233,6 +303,7 @@ impl Transaction {
         self.writes.iter().rposition(|w| w.core == core)
     }
 
+    #[inline]
     pub(crate) fn read_var<T: Clone + Send + Sync + 'static>(
         &mut self,
         var: &TVar<T>,
@@ -243,11 +314,7 @@ impl Transaction {
             self.captured.push(var.downgrade());
         }
         if let Some(i) = self.find_write(core) {
-            let value = self.writes[i]
-                .value
-                .downcast_ref::<T>()
-                .expect("write log entry holds a value of the variable's type");
-            return Ok(value.clone());
+            return Ok(self.writes[i].value.get::<T>());
         }
         let (value, version) = self.read_committed(var)?;
         self.reads.push(ReadEntry { core, version });
@@ -257,6 +324,7 @@ impl Transaction {
     /// Reads the committed value consistently with the attempt's snapshot,
     /// extending the snapshot when the variable is newer and nothing read so
     /// far has changed.
+    #[inline]
     fn read_committed<T: Clone + Send + Sync + 'static>(
         &mut self,
         var: &TVar<T>,
@@ -273,7 +341,7 @@ impl Transaction {
                 crate::backoff::spin(&mut spins);
                 continue;
             }
-            let value = var.inner.load_value(self.guard()).clone();
+            let value = var.inner.load_value(self.guard());
             if lock.load() != before {
                 crate::backoff::spin(&mut spins);
                 continue;
@@ -297,6 +365,7 @@ impl Transaction {
         }
     }
 
+    #[inline]
     pub(crate) fn write_var<T: Clone + Send + Sync + 'static>(
         &mut self,
         var: &TVar<T>,
@@ -313,15 +382,12 @@ impl Transaction {
         let core: *const VarCore = var.core();
         match self.find_write(core) {
             Some(i) if self.writes[i].depth >= self.depth => {
-                *self.writes[i]
-                    .value
-                    .downcast_mut::<T>()
-                    .expect("write log entry holds a value of the variable's type") = value;
+                self.writes[i].value.set(value);
             }
             Some(i) => {
                 // Written before the current `or_else` branch: keep the old
                 // value so the branch can be rolled back.
-                let old = std::mem::replace(&mut self.writes[i].value, Box::new(value));
+                let old = std::mem::replace(&mut self.writes[i].value, Slot::new(value));
                 self.undo.push(Undo {
                     index: i,
                     value: old,
@@ -334,10 +400,13 @@ impl Transaction {
                 self.writes.push(WriteEntry {
                     var: var.erased(),
                     core,
-                    value: Box::new(value),
+                    value: Slot::new(value),
                     depth: self.depth,
                     dependents_seen: 0,
-                    locked_at: 0,
+                    locked: Locked {
+                        version: 0,
+                        had_waiters: false,
+                    },
                 });
             }
         }
@@ -375,7 +444,7 @@ impl Transaction {
                     return false;
                 }
                 match self.find_write(r.core) {
-                    Some(i) if self.writes[i].locked_at == r.version => {}
+                    Some(i) if self.writes[i].locked.version == r.version => {}
                     _ => return false,
                 }
             } else if word.version() != r.version {
@@ -756,8 +825,10 @@ impl Transaction {
             record(Event::Conflict);
             return Err(CommitError::Conflict);
         }
-        self.attach_edges();
-        fence(Ordering::SeqCst);
+        if self.attach_edges() {
+            // Pairs with the committers' lock-then-check (see `VarCore`).
+            fence(Ordering::SeqCst);
+        }
         let write_version = GLOBAL_CLOCK.tick();
         if write_version != self.read_version + 1 && !self.validate_reads(0, true) {
             self.detach_attached();
@@ -768,15 +839,17 @@ impl Transaction {
         }
         let guard = self.guard.take().expect("attempt is running");
         for w in self.writes.iter_mut() {
-            let value = std::mem::replace(&mut w.value, Box::new(()));
-            // SAFETY: written variables live until the guard is dropped.
-            unsafe { &*w.var }.publish(value, &guard);
+            match std::mem::replace(&mut w.value, Slot::Bits(0)) {
+                // SAFETY: written variables live until the guard is dropped.
+                Slot::Bits(bits) => unsafe { &*w.core }.bits.store(bits, Ordering::Release),
+                // SAFETY: as above.
+                Slot::Boxed(value) => unsafe { &*w.var }.publish(value, &guard),
+            }
         }
         self.finish_edges(&guard);
         self.unlock_metas(Some(write_version));
         self.unlock_all(locked, Some(write_version));
-        fence(Ordering::SeqCst);
-        for w in &self.writes {
+        for w in self.writes.iter().filter(|w| w.locked.had_waiters) {
             // SAFETY: written variables live until the guard is dropped.
             unsafe { &*w.core }.waiters.wake_all();
         }
@@ -792,8 +865,8 @@ impl Transaction {
             let lock = &unsafe { &*self.writes[i].core }.lock;
             let mut spins = 0u32;
             loop {
-                if let Some(version) = lock.try_lock() {
-                    self.writes[i].locked_at = version;
+                if let Some(locked) = lock.try_lock() {
+                    self.writes[i].locked = locked;
                     break;
                 }
                 if spins > 8 {
@@ -812,15 +885,23 @@ impl Transaction {
     fn unlock_all(&self, count: usize, version: Option<Version>) {
         for w in &self.writes[..count] {
             // SAFETY: written variables live until the guard is dropped.
-            unsafe { &*w.core }
-                .lock
-                .unlock(version.unwrap_or(w.locked_at));
+            let lock = &unsafe { &*w.core }.lock;
+            match version {
+                Some(version) => lock.unlock(version),
+                None => lock.unlock_unchanged(w.locked),
+            }
         }
     }
 
     fn lock_metas(&mut self) -> bool {
         for i in 0..self.ran.len() {
-            if self.ran[i].changed && !self.ran[i].node.meta.try_lock_at(self.ran[i].meta_version) {
+            if self.ran[i].changed
+                && self.ran[i]
+                    .node
+                    .meta
+                    .try_lock_at(self.ran[i].meta_version)
+                    .is_none()
+            {
                 for r in &self.ran[..i] {
                     if r.changed {
                         r.node.meta.unlock(r.meta_version);
@@ -840,7 +921,8 @@ impl Transaction {
 
     /// Attaches each changed node to the variables it newly depends on,
     /// before validation (see `VarCore::dependents_added`).
-    fn attach_edges(&mut self) {
+    fn attach_edges(&mut self) -> bool {
+        let mut any = false;
         for r in self.ran.iter_mut().filter(|r| r.changed) {
             let old = lock(&r.node.deps).clone();
             let (added, _) = diff(&old, &r.deps);
@@ -849,9 +931,11 @@ impl Transaction {
                     var.core().attach(&r.node);
                     defer_release(self.guard.as_ref(), var);
                     r.attached.push(dep);
+                    any = true;
                 }
             }
         }
+        any
     }
 
     fn detach_attached(&mut self) {
@@ -941,9 +1025,9 @@ impl Transaction {
         reads_start: usize,
     ) {
         let cell_lock = &cell.core().lock;
-        if !cell_lock.try_lock_at(version) {
+        let Some(locked) = cell_lock.try_lock_at(version) else {
             return;
-        }
+        };
         let old = lock_deps(node);
         let (added, removed) = diff(&old, &deps);
         let mut attached = Vec::new();
@@ -973,7 +1057,7 @@ impl Transaction {
                 }
             }
         }
-        cell_lock.unlock(version);
+        cell_lock.unlock_unchanged(locked);
     }
 
     // ---- retry -----------------------------------------------------------------
@@ -987,17 +1071,33 @@ impl Transaction {
             return Err(Failure::RetryWithoutReads);
         }
         let waiter = Waiter::new();
+        let mut unchanged = true;
         for r in &self.reads {
             // SAFETY: read variables live until the guard is dropped.
-            unsafe { &*r.core }.waiters.register(&waiter);
+            let core = unsafe { &*r.core };
+            core.waiters.register(&waiter);
+            // Register first, then flag the lock word (see `lock.rs`).
+            if !core.lock.request_wakeup(r.version) {
+                unchanged = false;
+                break;
+            }
         }
-        fence(Ordering::SeqCst);
-        if !self.validate_reads(0, false) {
+        if !unchanged {
             // Something already changed: do not sleep. The waiter stays in the
             // lists marked woken and is pruned by the next registration.
             waiter.wake();
         }
         Ok(waiter)
+    }
+}
+
+/// Moves hooks out, leaving the (usually empty) buffer in place.
+#[inline]
+fn take_hooks(hooks: &mut Vec<Box<dyn FnOnce()>>) -> Vec<Box<dyn FnOnce()>> {
+    if hooks.is_empty() {
+        Vec::new()
+    } else {
+        std::mem::take(hooks)
     }
 }
 

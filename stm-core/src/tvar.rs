@@ -2,6 +2,7 @@
 
 use crate::clock::GLOBAL_CLOCK;
 use crate::error::StmResult;
+use crate::inline::{from_bits, is_inline, to_bits};
 use crate::transaction::Transaction;
 use crate::var::{ErasedVar, VarCore};
 use crossbeam_epoch::{self as epoch, Atomic, Guard, Owned};
@@ -22,13 +23,16 @@ pub(crate) struct TVarInner<T> {
 
 impl<T> Drop for TVarInner<T> {
     fn drop(&mut self) {
+        let value = std::mem::replace(&mut self.value, Atomic::null());
         // SAFETY: we are the last owner (`&mut self`) and the inner itself is only
         // dropped after every transaction that could have loaded the pointer has
         // unpinned (handles defer their final drop through the epoch collector),
-        // so no reader can still use the value.
+        // so no reader can still use the value. Inline values leave it null.
         unsafe {
-            let value = std::mem::replace(&mut self.value, Atomic::null());
-            drop(value.into_owned());
+            let guard = epoch::unprotected();
+            if !value.load(Ordering::Relaxed, guard).is_null() {
+                drop(value.into_owned());
+            }
         }
     }
 }
@@ -57,9 +61,23 @@ impl<T: Send + Sync + 'static> TVarInner<T> {
         unsafe { guard.defer_destroy(old) };
     }
 
-    /// Loads the current value pointer (valid while `guard` is held).
+    /// A clone of the current value. The caller checks the lock word before
+    /// and after to know whether it is consistent.
     #[inline]
-    pub(crate) fn load_value<'g>(&self, guard: &'g Guard) -> &'g T {
+    pub(crate) fn load_value(&self, guard: &Guard) -> T
+    where
+        T: Clone,
+    {
+        if is_inline::<T>() {
+            from_bits(self.core.bits.load(Ordering::Acquire))
+        } else {
+            self.value_ref(guard).clone()
+        }
+    }
+
+    /// The current boxed value (valid while `guard` is held).
+    #[inline]
+    fn value_ref<'g>(&self, guard: &'g Guard) -> &'g T {
         let shared = self.value.load(Ordering::Acquire, guard);
         // SAFETY: the pointer is never null while the variable lives (set in
         // `new`, swapped only for other non-null values), and the value it points
@@ -89,11 +107,15 @@ pub struct TVar<T: Send + Sync + 'static> {
 impl<T: Send + Sync + 'static> TVar<T> {
     /// A new variable holding `value`.
     pub fn new(value: T) -> Self {
+        let core = VarCore::new(GLOBAL_CLOCK.now());
+        let value = if is_inline::<T>() {
+            core.bits.store(to_bits(&value), Ordering::Relaxed);
+            Atomic::null()
+        } else {
+            Atomic::new(value)
+        };
         TVar {
-            inner: ManuallyDrop::new(Arc::new(TVarInner {
-                core: VarCore::new(GLOBAL_CLOCK.now()),
-                value: Atomic::new(value),
-            })),
+            inner: ManuallyDrop::new(Arc::new(TVarInner { core, value })),
         }
     }
 
@@ -171,7 +193,7 @@ impl<T: Clone + Send + Sync + 'static> TVar<T> {
         loop {
             let before = self.inner.core.lock.load();
             if !before.is_locked() {
-                let value = self.inner.load_value(&guard).clone();
+                let value = self.inner.load_value(&guard);
                 if self.inner.core.lock.load() == before {
                     return value;
                 }

@@ -14,6 +14,8 @@ use std::sync::{Arc, Weak};
 #[derive(Debug)]
 pub(crate) struct VarCore {
     pub(crate) lock: VersionedLock,
+    /// The value itself, for word-sized primitive types (see `inline.rs`).
+    pub(crate) bits: AtomicU64,
     pub(crate) waiters: WaitList,
     /// Invariants and caches that read this variable on their last run.
     dependents: Mutex<SmallVec<[Arc<Node>; 2]>>,
@@ -27,6 +29,7 @@ impl VarCore {
     pub(crate) fn new(version: u64) -> Self {
         VarCore {
             lock: VersionedLock::new(version),
+            bits: AtomicU64::new(0),
             waiters: WaitList::new(),
             dependents: Mutex::new(SmallVec::new()),
             dependents_added: AtomicU64::new(0),

@@ -1,11 +1,10 @@
 //! Blocking for `retry`: waiters park until a variable they read changes.
 //!
-//! The protocol that rules out lost wake-ups: a waiter registers on every
-//! variable it read, issues a SeqCst fence, then re-validates its reads and
-//! parks only if none changed. A committer publishes, issues a SeqCst fence,
-//! then looks for waiters. Whichever fence comes second sees the other side's
-//! write, so either the waiter sees the new version or the committer sees the
-//! waiter.
+//! The protocol that rules out lost wake-ups: a waiter registers in the list
+//! of every variable it read, then sets the waiter flag of each lock word at
+//! the version it read (see `lock.rs`), and parks only if every flag was set.
+//! A committer learns from locking a word whether the flag was set, and then,
+//! after publishing, wakes everyone in that variable's list.
 
 use crate::sync::{lock, AtomicUsize, Condvar, Mutex, Ordering};
 use std::sync::Arc;
@@ -81,13 +80,9 @@ impl WaitList {
         self.count.store(list.len(), Ordering::SeqCst);
     }
 
-    /// Wakes and removes every registered waiter. The caller must have
-    /// published its write and fenced (SeqCst) before calling.
-    #[inline]
+    /// Wakes and removes every registered waiter. The caller has published
+    /// the change the waiters wait for.
     pub fn wake_all(&self) {
-        if self.count.load(Ordering::SeqCst) == 0 {
-            return;
-        }
         let drained: Vec<Arc<Waiter>> = {
             let mut list = lock(&self.waiters);
             self.count.store(0, Ordering::SeqCst);
