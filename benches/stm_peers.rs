@@ -1,0 +1,274 @@
+//! steadfast against peer STMs (`stm` 0.4, `async-stm` 0.5) and locks on a
+//! 64-account bank: random one-unit transfers (1 and 2 threads) and a
+//! read-only sum of every balance.
+//!
+//! After each contender is measured, its total is checked: a contender that
+//! loses or invents money fails the run instead of looking fast.
+
+mod common;
+
+use common::{config, on_threads, Rng};
+use criterion::measurement::WallTime;
+use criterion::{black_box, BenchmarkGroup};
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+const ACCOUNTS: usize = 64;
+const INITIAL: i64 = 1_000;
+const TOTAL: i64 = ACCOUNTS as i64 * INITIAL;
+
+/// One way to keep the accounts.
+trait Bank: Sync {
+    const NAME: &'static str;
+    fn new() -> Self;
+    /// Moves one unit from `from` to `to` (distinct accounts), atomically.
+    fn transfer(&self, from: usize, to: usize);
+    /// Every balance summed in one consistent snapshot.
+    fn total(&self) -> i64;
+}
+
+struct Steadfast(Vec<steadfast::TVar<i64>>);
+
+impl Bank for Steadfast {
+    const NAME: &'static str = "steadfast";
+    fn new() -> Self {
+        Steadfast(
+            (0..ACCOUNTS)
+                .map(|_| steadfast::TVar::new(INITIAL))
+                .collect(),
+        )
+    }
+    fn transfer(&self, from: usize, to: usize) {
+        steadfast::atomically(|tx| {
+            self.0[from].modify(tx, |b| b - 1)?;
+            self.0[to].modify(tx, |b| b + 1)
+        })
+    }
+    fn total(&self) -> i64 {
+        steadfast::atomically(|tx| {
+            let mut sum = 0;
+            for account in &self.0 {
+                sum += account.read(tx)?;
+            }
+            Ok(sum)
+        })
+    }
+}
+
+struct Stm04(Vec<stm::TVar<i64>>);
+
+impl Bank for Stm04 {
+    const NAME: &'static str = "stm 0.4";
+    fn new() -> Self {
+        Stm04((0..ACCOUNTS).map(|_| stm::TVar::new(INITIAL)).collect())
+    }
+    fn transfer(&self, from: usize, to: usize) {
+        stm::atomically(|tx| {
+            self.0[from].modify(tx, |b| b - 1)?;
+            self.0[to].modify(tx, |b| b + 1)
+        })
+    }
+    fn total(&self) -> i64 {
+        stm::atomically(|tx| {
+            let mut sum = 0;
+            for account in &self.0 {
+                sum += account.read(tx)?;
+            }
+            Ok(sum)
+        })
+    }
+}
+
+/// Polls `future` to completion with a waker that does nothing. `async-stm`
+/// only suspends in `retry`, which these workloads never call, so the first
+/// poll completes (conflicts re-run inside that poll).
+fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+            return value;
+        }
+        std::hint::spin_loop();
+    }
+}
+
+struct AsyncStm(Vec<async_stm::TVar<i64>>);
+
+impl Bank for AsyncStm {
+    const NAME: &'static str = "async-stm 0.5";
+    fn new() -> Self {
+        AsyncStm(
+            (0..ACCOUNTS)
+                .map(|_| async_stm::TVar::new(INITIAL))
+                .collect(),
+        )
+    }
+    fn transfer(&self, from: usize, to: usize) {
+        block_on(async_stm::atomically(|| {
+            self.0[from].update(|b| b - 1)?;
+            self.0[to].update(|b| b + 1)
+        }))
+    }
+    fn total(&self) -> i64 {
+        block_on(async_stm::atomically(|| {
+            let mut sum = 0;
+            for account in &self.0 {
+                sum += *account.read()?;
+            }
+            Ok(sum)
+        }))
+    }
+}
+
+struct MutexVec(parking_lot::Mutex<Vec<i64>>);
+
+impl Bank for MutexVec {
+    const NAME: &'static str = "Mutex<Vec<i64>>";
+    fn new() -> Self {
+        MutexVec(parking_lot::Mutex::new(vec![INITIAL; ACCOUNTS]))
+    }
+    fn transfer(&self, from: usize, to: usize) {
+        let mut accounts = self.0.lock();
+        accounts[from] -= 1;
+        accounts[to] += 1;
+    }
+    fn total(&self) -> i64 {
+        self.0.lock().iter().sum()
+    }
+}
+
+struct RwLockVec(parking_lot::RwLock<Vec<i64>>);
+
+impl Bank for RwLockVec {
+    const NAME: &'static str = "RwLock<Vec<i64>>";
+    fn new() -> Self {
+        RwLockVec(parking_lot::RwLock::new(vec![INITIAL; ACCOUNTS]))
+    }
+    fn transfer(&self, from: usize, to: usize) {
+        let mut accounts = self.0.write();
+        accounts[from] -= 1;
+        accounts[to] += 1;
+    }
+    fn total(&self) -> i64 {
+        self.0.read().iter().sum()
+    }
+}
+
+/// One lock per account, taken in index order so two transfers never deadlock.
+struct MutexPerAccount(Vec<parking_lot::Mutex<i64>>);
+
+impl Bank for MutexPerAccount {
+    const NAME: &'static str = "Vec<Mutex<i64>>";
+    fn new() -> Self {
+        MutexPerAccount(
+            (0..ACCOUNTS)
+                .map(|_| parking_lot::Mutex::new(INITIAL))
+                .collect(),
+        )
+    }
+    fn transfer(&self, from: usize, to: usize) {
+        let (first, second) = (from.min(to), from.max(to));
+        let mut first = self.0[first].lock();
+        let mut second = self.0[second].lock();
+        let (src, dst) = if from < to {
+            (&mut *first, &mut *second)
+        } else {
+            (&mut *second, &mut *first)
+        };
+        *src -= 1;
+        *dst += 1;
+    }
+    fn total(&self) -> i64 {
+        // Hold every lock at once: a consistent snapshot, like a transaction.
+        let guards: Vec<_> = self.0.iter().map(|m| m.lock()).collect();
+        guards.iter().map(|g| **g).sum()
+    }
+}
+
+/// Prints steadfast's commit and conflict counts for one benchmark; the table
+/// script collects these lines.
+fn with_stats(id: &str, name: &str, run: impl FnOnce()) {
+    let before = steadfast::stats();
+    run();
+    if name == Steadfast::NAME {
+        let d = steadfast::stats() - before;
+        println!(
+            "steadfast-stats {id}: commits {} conflicts {} lock_conflicts {} serial_runs {}",
+            d.commits, d.conflicts, d.lock_conflicts, d.serial_runs
+        );
+    }
+}
+
+fn transfer<B: Bank>(group: &mut BenchmarkGroup<'_, WallTime>, threads: usize) {
+    let bank = B::new();
+    let id = format!("transfer-{threads}t/{}", B::NAME);
+    with_stats(&id, B::NAME, || {
+        if threads == 1 {
+            let mut rng = Rng::new(1);
+            group.bench_function(B::NAME, |b| {
+                b.iter(|| {
+                    let (from, to) = rng.pair(ACCOUNTS);
+                    bank.transfer(from, to)
+                })
+            });
+        } else {
+            group.bench_function(B::NAME, |b| {
+                b.iter_custom(|iters| {
+                    on_threads(threads, iters, &bank, |bank, rng| {
+                        let (from, to) = rng.pair(ACCOUNTS);
+                        bank.transfer(from, to)
+                    })
+                })
+            });
+        }
+    });
+    assert_eq!(bank.total(), TOTAL, "{} lost or invented money", B::NAME);
+}
+
+fn read_only<B: Bank>(group: &mut BenchmarkGroup<'_, WallTime>, threads: usize) {
+    let bank = B::new();
+    // Some transfers first, so the sum is not over untouched initial values.
+    let mut rng = Rng::new(99);
+    for _ in 0..1_000 {
+        let (from, to) = rng.pair(ACCOUNTS);
+        bank.transfer(from, to);
+    }
+    let id = format!("read-only-{threads}t/{}", B::NAME);
+    let sum = |bank: &B| assert_eq!(black_box(bank.total()), TOTAL, "{} sums wrong", B::NAME);
+    with_stats(&id, B::NAME, || {
+        if threads == 1 {
+            group.bench_function(B::NAME, |b| b.iter(|| sum(&bank)));
+        } else {
+            group.bench_function(B::NAME, |b| {
+                b.iter_custom(|iters| on_threads(threads, iters, &bank, |bank, _| sum(bank)))
+            });
+        }
+    });
+}
+
+fn main() {
+    let mut c = config();
+    for threads in [1, 2] {
+        let mut group = c.benchmark_group(format!("transfer-{threads}t"));
+        transfer::<Steadfast>(&mut group, threads);
+        transfer::<Stm04>(&mut group, threads);
+        transfer::<AsyncStm>(&mut group, threads);
+        transfer::<MutexVec>(&mut group, threads);
+        transfer::<RwLockVec>(&mut group, threads);
+        transfer::<MutexPerAccount>(&mut group, threads);
+        group.finish();
+    }
+    for threads in [1, 2] {
+        let mut group = c.benchmark_group(format!("read-only-{threads}t"));
+        read_only::<Steadfast>(&mut group, threads);
+        read_only::<Stm04>(&mut group, threads);
+        read_only::<AsyncStm>(&mut group, threads);
+        read_only::<MutexVec>(&mut group, threads);
+        read_only::<RwLockVec>(&mut group, threads);
+        read_only::<MutexPerAccount>(&mut group, threads);
+        group.finish();
+    }
+    c.final_summary();
+}
