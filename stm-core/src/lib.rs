@@ -46,7 +46,15 @@ mod serial;
 #[cfg(not(loom))]
 mod stats;
 #[cfg(not(loom))]
+mod tbqueue;
+#[cfg(not(loom))]
+mod tmvar;
+#[cfg(not(loom))]
+mod tqueue;
+#[cfg(not(loom))]
 mod transaction;
+#[cfg(not(loom))]
+mod tsem;
 #[cfg(not(loom))]
 mod tvar;
 #[cfg(not(loom))]
@@ -65,6 +73,14 @@ pub use error::{Abort, Failure, InvariantViolation, StmError, StmResult, Transac
 #[cfg(not(loom))]
 pub use stats::{stats, thread_stats, Stats};
 #[cfg(not(loom))]
+pub use tbqueue::TBQueue;
+#[cfg(not(loom))]
+pub use tmvar::TMVar;
+#[cfg(not(loom))]
+pub use tqueue::TQueue;
+#[cfg(not(loom))]
 pub use transaction::Transaction;
+#[cfg(not(loom))]
+pub use tsem::TSem;
 #[cfg(not(loom))]
 pub use tvar::TVar;
