@@ -723,18 +723,15 @@ impl Transaction {
     fn run_dependents(&mut self) -> StmResult<()> {
         let mut next = 0;
         let mut eager_runs = 0u32;
-        let mut invariants: Vec<Arc<Node>> = self
-            .ran
-            .iter()
-            .filter(|r| r.is_new && r.node.is_invariant())
-            .map(|r| r.node.clone())
-            .collect();
-        let mut eager: Vec<Arc<Node>> = self
-            .ran
-            .iter()
-            .filter(|r| r.is_new && !r.node.is_invariant())
-            .map(|r| r.node.clone())
-            .collect();
+        let (mut invariants, mut eager): (Vec<Arc<Node>>, Vec<Arc<Node>>) = if self.ran.is_empty() {
+            (Vec::new(), Vec::new())
+        } else {
+            self.ran
+                .iter()
+                .filter(|r| r.is_new)
+                .map(|r| r.node.clone())
+                .partition(|n| n.is_invariant())
+        };
         loop {
             let mut lazy: Vec<Arc<dyn Invalidate>> = Vec::new();
             while next < self.writes.len() {

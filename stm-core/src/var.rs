@@ -10,19 +10,21 @@ use smallvec::SmallVec;
 use std::any::Any;
 use std::sync::{Arc, Weak};
 
-/// Everything about a variable except its value.
+/// Everything about a variable except its value. The fields every read and
+/// commit touch come first, in one cache line.
 #[derive(Debug)]
+#[repr(C)]
 pub(crate) struct VarCore {
     pub(crate) lock: VersionedLock,
     /// The value itself, for word-sized primitive types (see `inline.rs`).
     pub(crate) bits: AtomicU64,
-    pub(crate) waiters: WaitList,
-    /// Invariants and caches that read this variable on their last run.
-    dependents: Mutex<SmallVec<[Arc<Node>; 2]>>,
     /// Counts additions to `dependents`; 0 means "never had any".
     /// A committer compares it before and after locking to catch a
     /// dependent attached concurrently (the registration race).
     dependents_added: AtomicU64,
+    pub(crate) waiters: WaitList,
+    /// Invariants and caches that read this variable on their last run.
+    dependents: Mutex<SmallVec<[Arc<Node>; 2]>>,
 }
 
 impl VarCore {
