@@ -40,8 +40,8 @@ impl std::ops::DerefMut for Lease {
 
 impl Drop for Lease {
     fn drop(&mut self) {
+        // Every path out of `run` has already cleared the attempt.
         if let Some(mut tx) = self.0.take() {
-            tx.clear();
             tx.trim();
             let _ = SPARE.try_with(|s| s.set(Some(tx)));
         }
@@ -164,6 +164,7 @@ where
 {
     let nesting = Nesting::enter();
     let mut tx = Lease::take();
+    tx.serial = false;
     let mut failures = 0u32;
     let mut seed = (&*tx as *const Transaction as u64) | 1;
     let mut token: Option<SerialToken> = None;

@@ -346,9 +346,15 @@ impl Transaction {
                 crate::backoff::spin(&mut spins);
                 continue;
             }
-            if before.version() > self.read_version && !self.extend() {
-                record(Event::Conflict);
-                return Err(self.doom(StmError::conflict()));
+            if before.version() > self.read_version {
+                if !self.extend() {
+                    record(Event::Conflict);
+                    return Err(self.doom(StmError::conflict()));
+                }
+                // Read again under the new snapshot: a commit that ticked the
+                // clock before the extension may still be publishing this very
+                // variable, and its version must be checked against it.
+                continue;
             }
             return Ok((value, before.version()));
         }
@@ -721,6 +727,20 @@ impl Transaction {
     /// variable: lazy caches are invalidated, eager values recomputed (their
     /// writes trigger further nodes), then invariants checked once.
     fn run_dependents(&mut self) -> StmResult<()> {
+        if self.ran.is_empty() {
+            // The common case: nothing registered, and no written variable
+            // has ever had a dependent.
+            let mut any = false;
+            for w in self.writes.iter_mut() {
+                // SAFETY: written variables live until the guard is dropped.
+                let generation = unsafe { &*w.core }.dependents_generation();
+                w.dependents_seen = generation;
+                any |= generation != 0;
+            }
+            if !any {
+                return Ok(());
+            }
+        }
         let mut next = 0;
         let mut eager_runs = 0u32;
         let (mut invariants, mut eager): (Vec<Arc<Node>>, Vec<Arc<Node>>) = if self.ran.is_empty() {
@@ -822,7 +842,7 @@ impl Transaction {
             record(Event::Conflict);
             return Err(CommitError::Conflict);
         }
-        if self.attach_edges() {
+        if edges_change && self.attach_edges() {
             // Pairs with the committers' lock-then-check (see `VarCore`).
             fence(Ordering::SeqCst);
         }
@@ -843,7 +863,9 @@ impl Transaction {
                 Slot::Boxed(value) => unsafe { &*w.var }.publish(value, &guard),
             }
         }
-        self.finish_edges(&guard);
+        if edges_change {
+            self.finish_edges(&guard);
+        }
         self.unlock_metas(Some(write_version));
         self.unlock_all(locked, Some(write_version));
         for w in self.writes.iter().filter(|w| w.locked.had_waiters) {
