@@ -28,6 +28,7 @@ trait Bank: Sync {
     fn total(&self) -> i64;
 }
 
+// ANCHOR: steadfast
 struct Steadfast(Vec<steadfast::TVar<i64>>);
 
 impl Bank for Steadfast {
@@ -55,6 +56,7 @@ impl Bank for Steadfast {
         })
     }
 }
+// ANCHOR_END: steadfast
 
 struct Stm04(Vec<stm::TVar<i64>>);
 
