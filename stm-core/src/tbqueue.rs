@@ -51,8 +51,8 @@ impl<T> Clone for Producers<T> {
 /// [`push`](TBQueue::push) blocks while the queue is full and
 /// [`pop`](TBQueue::pop) while it is empty, which gives back-pressure between
 /// producers and consumers. Cloning a `TBQueue` gives another handle to the
-/// same queue. Operations are amortised O(1); items are cloned out when
-/// popped.
+/// same queue. Pushing, popping, peeking and `len` are amortised O(1); items
+/// are cloned out when popped.
 ///
 /// ```
 /// use steadfast_core::{atomically, TBQueue};
@@ -266,7 +266,9 @@ impl<T: Clone + Send + Sync + 'static> TBQueue<T> {
     pub fn len(&self, tx: &mut Transaction) -> StmResult<usize> {
         let consumers = self.read.read(tx)?;
         let producers = self.write.read(tx)?;
-        Ok(self.capacity - producers.room - consumers.freed)
+        let len = self.capacity - producers.room - consumers.freed;
+        debug_assert_eq!(len, consumers.end.len() + producers.end.len());
+        Ok(len)
     }
 
     /// Whether the queue is empty. Reads the write end only if the read end

@@ -6,7 +6,11 @@
 //! runs dry. Even then the conflicting transaction does O(1) work: it detaches
 //! the whole write stack and hands out its oldest item (which the write end
 //! keeps a pointer to); the O(n) reversal of the rest happens in a later pop
-//! that touches only the read end, out of the producers' way.
+//! that touches only the read end, out of the producers' way. (Reversing
+//! inside the detaching transaction instead, as GHC does, gave the 10^6-item
+//! stress test with two producers and two consumers four to five times the
+//! conflicts and 1.6 times the run time: the longer that transaction, the
+//! likelier a push lands in it and forces a re-run.)
 //!
 //! The module also holds the stacks and ends that [`TBQueue`](crate::TBQueue)
 //! reuses.
@@ -288,10 +292,11 @@ impl<T> Clone for WriteEnd<T> {
 /// An unbounded first-in first-out queue whose operations compose inside
 /// transactions.
 ///
-/// Cloning a `TQueue` gives another handle to the same queue. Every operation
-/// is amortised O(1); items are cloned out when popped (wrap large items in an
-/// [`Arc`]). Producers and consumers touch different variables, so they
-/// conflict only when the consumers have caught up with the producers.
+/// Cloning a `TQueue` gives another handle to the same queue. Pushing,
+/// popping, peeking and `len` are amortised O(1); items are cloned out when
+/// popped (wrap large items in an [`Arc`]). Producers and consumers touch
+/// different variables, so they conflict only when the consumers have caught
+/// up with the producers.
 ///
 /// ```
 /// use steadfast_core::{atomically, TQueue};

@@ -234,18 +234,16 @@ fn tqueue_peek_blocks_until_push() {
     assert_eq!(atomically(|tx| q.len(tx)), 1);
 }
 
-#[test]
-fn tqueue_drops_a_long_queue_without_recursing() {
-    // A recursive drop of a persistent list this long overflows a test thread's stack.
-    const N: u64 = 300_000;
-    let q = TQueue::new();
-    atomically(|tx| (0..N).try_for_each(|i| q.push(tx, i)));
-    assert_eq!(atomically(|tx| q.pop(tx)), 0);
-    // Now the rest is a detached stack on the read end; reverse it too.
-    assert_eq!(atomically(|tx| q.pop(tx)), 1);
-    atomically(|tx| (0..N).try_for_each(|i| q.push(tx, i)));
-    assert_eq!(atomically(|tx| q.len(tx)), 2 * N as usize - 2);
-    drop(q);
+/// Waits until every clone of `item` but this one has been dropped. Old
+/// versions of variables are freed through the engine's epoch collector, which
+/// makes progress as transactions run.
+fn assert_all_dropped<T>(item: &Arc<T>) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while Arc::strong_count(item) > 1 && std::time::Instant::now() < deadline {
+        let _ = atomically(|tx| TVar::new(0).read(tx));
+        thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(Arc::strong_count(item), 1, "a dropped queue leaked items");
 }
 
 #[test]
@@ -257,13 +255,23 @@ fn tqueue_items_are_dropped() {
         atomically(|tx| q.pop(tx));
     }
     drop(q);
-    // Old versions are freed through the epoch collector: give it a moment.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while Arc::strong_count(&item) > 1 && std::time::Instant::now() < deadline {
-        let _ = atomically(|tx| TVar::new(0).read(tx));
-        thread::sleep(Duration::from_millis(1));
-    }
-    assert_eq!(Arc::strong_count(&item), 1, "a dropped queue leaked items");
+    assert_all_dropped(&item);
+}
+
+#[test]
+fn tqueue_drops_a_long_queue_without_recursing() {
+    // A recursive drop of a persistent list this long overflows a thread's stack.
+    const N: usize = 300_000;
+    let item = Arc::new(());
+    let q = TQueue::new();
+    atomically(|tx| (0..N).try_for_each(|_| q.push(tx, item.clone())));
+    atomically(|tx| q.pop(tx));
+    // The rest is now a detached stack on the read end; reverse it too.
+    atomically(|tx| q.pop(tx));
+    atomically(|tx| (0..N).try_for_each(|_| q.push(tx, item.clone())));
+    assert_eq!(atomically(|tx| q.len(tx)), 2 * N - 2);
+    drop(q);
+    assert_all_dropped(&item);
 }
 
 #[test]
