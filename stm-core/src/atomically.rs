@@ -15,37 +15,16 @@ thread_local! {
     static SPARE: Cell<Option<Box<Transaction>>> = const { Cell::new(None) };
 }
 
-/// A transaction borrowed from this thread's spare, returned when dropped.
-struct Lease(Option<Box<Transaction>>);
-
-impl Lease {
-    fn take() -> Lease {
-        let spare = SPARE.try_with(|s| s.take()).ok().flatten();
-        Lease(Some(spare.unwrap_or_else(|| Box::new(Transaction::new()))))
-    }
+/// This thread's spare transaction (or a new one).
+fn take_spare() -> Box<Transaction> {
+    let spare = SPARE.try_with(|s| s.take()).ok().flatten();
+    spare.unwrap_or_else(|| Box::new(Transaction::new()))
 }
 
-impl std::ops::Deref for Lease {
-    type Target = Transaction;
-    fn deref(&self) -> &Transaction {
-        self.0.as_ref().expect("leased until dropped")
-    }
-}
-
-impl std::ops::DerefMut for Lease {
-    fn deref_mut(&mut self) -> &mut Transaction {
-        self.0.as_mut().expect("leased until dropped")
-    }
-}
-
-impl Drop for Lease {
-    fn drop(&mut self) {
-        // Every path out of `run` has already cleared the attempt.
-        if let Some(mut tx) = self.0.take() {
-            tx.trim();
-            let _ = SPARE.try_with(|s| s.set(Some(tx)));
-        }
-    }
+/// Keeps a cleared transaction for the thread's next one.
+fn give_back(mut tx: Box<Transaction>) {
+    tx.trim();
+    let _ = SPARE.try_with(|s| s.set(Some(tx)));
 }
 
 /// Whether the calling thread is running a transaction body.
@@ -163,7 +142,7 @@ where
     F: FnMut(&mut Transaction) -> Result<T, Abort<E>>,
 {
     let nesting = Nesting::enter();
-    let mut tx = Lease::take();
+    let mut tx = take_spare();
     tx.serial = false;
     let mut failures = 0u32;
     let mut seed = (&*tx as *const Transaction as u64) | 1;
@@ -181,9 +160,7 @@ where
             Err(panic) => {
                 record(Event::UserAbort);
                 let hooks = tx.abort_attempt();
-                drop(token);
-                drop(nesting);
-                run_hooks(hooks);
+                leave(tx, token, nesting, hooks);
                 resume_unwind(panic);
             }
         };
@@ -191,9 +168,7 @@ where
             Ok(value) => match tx.commit() {
                 Ok(()) => {
                     let hooks = tx.finish_commit();
-                    drop(token);
-                    drop(nesting);
-                    run_hooks(hooks);
+                    leave(tx, token, nesting, hooks);
                     return Ok(value);
                 }
                 Err(CommitError::Conflict) => ErrorKind::Conflict,
@@ -207,9 +182,7 @@ where
             Err(Abort::User(e)) => {
                 record(Event::UserAbort);
                 let hooks = tx.abort_attempt();
-                drop(token);
-                drop(nesting);
-                run_hooks(hooks);
+                leave(tx, token, nesting, hooks);
                 return Err(TransactionError::Aborted(e));
             }
             Err(Abort::Stm(e)) => match tx.doomed() {
@@ -238,17 +211,31 @@ where
                         waiter.park();
                     }
                     Err(failure) => {
-                        drop(token);
+                        leave(tx, token, nesting, Vec::new());
                         return Err(TransactionError::Failed(failure));
                     }
                 }
             }
             ErrorKind::Failed(failure) => {
                 record(Event::UserAbort);
-                run_hooks(tx.abort_attempt());
-                drop(token);
+                let hooks = tx.abort_attempt();
+                leave(tx, token, nesting, hooks);
                 return Err(TransactionError::Failed(*failure));
             }
         }
     }
+}
+
+/// Ends a transaction: releases the token, keeps the logs for the thread's
+/// next transaction, leaves the transaction, then runs the hooks.
+fn leave(
+    tx: Box<Transaction>,
+    token: Option<SerialToken>,
+    nesting: Nesting,
+    hooks: Vec<Box<dyn FnOnce()>>,
+) {
+    drop(token);
+    give_back(tx);
+    drop(nesting);
+    run_hooks(hooks);
 }

@@ -830,18 +830,6 @@ impl Transaction {
             self.unlock_metas(None);
             return Err(CommitError::SerialGate);
         }
-        // A dependent attached to a written variable after we collected its
-        // dependents would be skipped: start over to run it.
-        let stale = self.writes.iter().any(|w| {
-            // SAFETY: written variables live until the guard is dropped.
-            unsafe { &*w.core }.dependents_generation() != w.dependents_seen
-        });
-        if stale {
-            self.unlock_all(locked, None);
-            self.unlock_metas(None);
-            record(Event::Conflict);
-            return Err(CommitError::Conflict);
-        }
         if edges_change && self.attach_edges() {
             // Pairs with the committers' lock-then-check (see `VarCore`).
             fence(Ordering::SeqCst);
@@ -855,23 +843,25 @@ impl Transaction {
             return Err(CommitError::Conflict);
         }
         let guard = self.guard.take().expect("attempt is running");
+        // Publish each value and release its lock at the new version. A
+        // reader that sees one variable new and another still locked waits.
         for w in self.writes.iter_mut() {
+            // SAFETY: written variables live until the guard is dropped.
+            let core = unsafe { &*w.core };
             match std::mem::replace(&mut w.value, Slot::Bits(0)) {
-                // SAFETY: written variables live until the guard is dropped.
-                Slot::Bits(bits) => unsafe { &*w.core }.bits.store(bits, Ordering::Release),
+                Slot::Bits(bits) => core.bits.store(bits, Ordering::Release),
                 // SAFETY: as above.
                 Slot::Boxed(value) => unsafe { &*w.var }.publish(value, &guard),
+            }
+            core.lock.unlock(write_version);
+            if w.locked.had_waiters {
+                core.waiters.wake_all();
             }
         }
         if edges_change {
             self.finish_edges(&guard);
         }
         self.unlock_metas(Some(write_version));
-        self.unlock_all(locked, Some(write_version));
-        for w in self.writes.iter().filter(|w| w.locked.had_waiters) {
-            // SAFETY: written variables live until the guard is dropped.
-            unsafe { &*w.core }.waiters.wake_all();
-        }
         self.guard = Some(guard);
         record(Event::Commit);
         Ok(())
@@ -886,6 +876,15 @@ impl Transaction {
             loop {
                 if let Some(locked) = lock.try_lock() {
                     self.writes[i].locked = locked;
+                    // A dependent attached after we collected this variable's
+                    // dependents would be skipped: start over to run it.
+                    // SAFETY: as above.
+                    let core = unsafe { &*self.writes[i].core };
+                    if core.dependents_generation() != self.writes[i].dependents_seen {
+                        self.unlock_all(i + 1, None);
+                        record(Event::Conflict);
+                        return Err(CommitError::Conflict);
+                    }
                     break;
                 }
                 if spins > 8 {
