@@ -38,6 +38,8 @@ mod eager;
 #[cfg(not(loom))]
 mod error;
 #[cfg(not(loom))]
+mod immutable;
+#[cfg(not(loom))]
 mod inline;
 #[cfg(not(loom))]
 mod node;
@@ -65,11 +67,13 @@ pub use atomically::{abort, atomically, in_transaction, retry, try_atomically};
 #[cfg(not(loom))]
 pub use cache::LazyCache;
 #[cfg(not(loom))]
-pub use eager::EagerCache;
-#[cfg(not(loom))]
 pub use check::{CheckError, CheckResult};
 #[cfg(not(loom))]
+pub use eager::EagerCache;
+#[cfg(not(loom))]
 pub use error::{Abort, Failure, InvariantViolation, StmError, StmResult, TransactionError};
+#[cfg(not(loom))]
+pub use immutable::{EagerValue, LazyValue};
 #[cfg(not(loom))]
 pub use stats::{stats, thread_stats, Stats};
 #[cfg(not(loom))]
