@@ -61,11 +61,6 @@ impl VarCore {
             list.swap_remove(i);
         }
     }
-
-    #[cfg(test)]
-    pub(crate) fn dependent_count(&self) -> usize {
-        lock(&self.dependents).len()
-    }
 }
 
 /// A variable seen without its value type.
