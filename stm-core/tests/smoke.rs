@@ -1,3 +1,5 @@
+//! Quick end-to-end checks of the engine's main operations.
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use steadfast_core::*;
@@ -124,7 +126,7 @@ fn bank_two_threads() {
                     accounts[from].modify(tx, |b| b - 1)?;
                     accounts[to].modify(tx, |b| b + 1)
                 });
-                if seed % 16 == 0 {
+                if seed.is_multiple_of(16) {
                     let total: i64 = atomically(|tx| {
                         let mut s = 0;
                         for a in accounts.iter() {
