@@ -8,11 +8,8 @@
 //! touches only the read end until it runs dry. So producers and consumers
 //! meet only when the queue is nearly full or nearly empty.
 
-use crate::atomically::{atomically, in_transaction, retry};
-use crate::error::StmResult;
 use crate::tqueue::{ReadEnd, WriteEnd};
-use crate::transaction::Transaction;
-use crate::tvar::TVar;
+use crate::{atomically, in_transaction, retry, StmResult, TVar, Transaction};
 use std::fmt;
 
 struct Consumers<T> {

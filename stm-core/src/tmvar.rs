@@ -1,9 +1,6 @@
 //! `TMVar<T>`: a transactional one-slot box, empty or full.
 
-use crate::atomically::retry;
-use crate::error::StmResult;
-use crate::transaction::Transaction;
-use crate::tvar::TVar;
+use crate::{retry, StmResult, TVar, Transaction};
 use std::fmt;
 
 /// A slot that is either empty or holds one value: a mailbox between threads,

@@ -15,10 +15,7 @@
 //! The module also holds the stacks and ends that [`TBQueue`](crate::TBQueue)
 //! reuses.
 
-use crate::atomically::{atomically, in_transaction, retry};
-use crate::error::StmResult;
-use crate::transaction::Transaction;
-use crate::tvar::TVar;
+use crate::{atomically, in_transaction, retry, StmResult, TVar, Transaction};
 use std::fmt;
 use std::sync::Arc;
 

@@ -1,9 +1,6 @@
 //! `TSem`: a transactional counting semaphore.
 
-use crate::atomically::retry;
-use crate::error::StmResult;
-use crate::transaction::Transaction;
-use crate::tvar::TVar;
+use crate::{retry, StmResult, TVar, Transaction};
 use std::fmt;
 
 /// A counting semaphore: a pool of interchangeable permits.

@@ -531,6 +531,56 @@ fn or_else_rolls_back_a_pop_whose_branch_retries() {
 }
 
 #[test]
+fn or_else_undoes_a_branch_on_a_queue_the_transaction_already_changed() {
+    // The branch overwrites both ends, which the transaction had written
+    // before the branch began (the write end) or had not (the read end).
+    let q = TQueue::new();
+    let got = atomically(|tx| {
+        q.push(tx, 1)?;
+        q.push(tx, 2)?;
+        let r = tx.or_else(
+            |tx| {
+                q.pop(tx)?;
+                q.pop(tx)?;
+                q.push(tx, 3)?;
+                retry()
+            },
+            |_| Ok("second"),
+        )?;
+        Ok((r, q.len(tx)?, q.peek(tx)?))
+    });
+    assert_eq!(got, ("second", 2, 1));
+    assert_eq!(atomically(|tx| q.flush(tx)), [1, 2]);
+}
+
+#[test]
+fn nested_or_else_takes_from_the_first_queue_with_an_item() {
+    let queues: Vec<TQueue<usize>> = (0..3).map(|_| TQueue::new()).collect();
+    let take_first = |tx: &mut Transaction| {
+        tx.or_else(
+            |tx| tx.or_else(|tx| queues[0].pop(tx), |tx| queues[1].pop(tx)),
+            |tx| queues[2].pop(tx),
+        )
+    };
+    atomically(|tx| {
+        queues[2].push(tx, 20)?;
+        queues[1].push(tx, 10)?;
+        queues[2].push(tx, 21)
+    });
+    assert_eq!(atomically(take_first), 10);
+    assert_eq!(atomically(take_first), 20);
+    atomically(|tx| queues[0].push(tx, 0));
+    assert_eq!(atomically(take_first), 0);
+    assert_eq!(atomically(take_first), 21);
+    let (q0, q2) = (queues[0].clone(), queues[2].clone());
+    let (t, done) =
+        spawn_and_settle(move || atomically(|tx| tx.or_else(|tx| q0.pop(tx), |tx| q2.pop(tx))));
+    assert!(!done.load(Ordering::SeqCst));
+    atomically(|tx| queues[2].push(tx, 22));
+    assert_eq!(t.join().unwrap(), 22);
+}
+
+#[test]
 fn or_else_moves_between_bounded_queue_and_mvar() {
     // Forward from a bounded queue into a TMVar, or report that neither side
     // can move, all in one transaction.

@@ -47,9 +47,10 @@ fn with_watchdog<R: Send + 'static>(what: &str, f: impl FnOnce() -> R + Send + '
 
 /// Checks the queue law on what the consumers received: taken in pop order,
 /// each producer's items arrive exactly once and in the order it pushed them,
-/// and the stop markers come last.
-fn check_fifo_exactly_once(received: Vec<Vec<Received>>) {
-    let total = ITEMS as usize + CONSUMERS;
+/// and the `CONSUMERS` stop markers come last.
+fn check_fifo_exactly_once(received: Vec<Vec<Received>>, per_producer: u64) {
+    let items = (per_producer * PRODUCERS as u64) as usize;
+    let total = items + CONSUMERS;
     let mut in_pop_order: Vec<Option<Item>> = vec![None; total];
     for (ticket, item) in received.into_iter().flatten() {
         let slot = &mut in_pop_order[ticket as usize];
@@ -61,15 +62,15 @@ fn check_fifo_exactly_once(received: Vec<Vec<Received>>) {
         let item = item.unwrap_or_else(|| panic!("no pop got position {ticket}"));
         match item {
             Some((p, seq)) => {
-                assert!(ticket < ITEMS as usize, "item {item:?} after a stop marker");
+                assert!(ticket < items, "item {item:?} after a stop marker");
                 let want = &mut next[p as usize];
                 assert_eq!(seq, *want, "producer {p}: got seq {seq}, expected {want}");
                 *want += 1;
             }
-            None => assert!(ticket >= ITEMS as usize, "stop marker before the last item"),
+            None => assert!(ticket >= items, "stop marker before the last item"),
         }
     }
-    assert_eq!(next, [PER_PRODUCER; PRODUCERS as usize]);
+    assert_eq!(next, [per_producer; PRODUCERS as usize]);
 }
 
 /// Moves `ITEMS` items from `PRODUCERS` producers to `CONSUMERS` consumers
@@ -132,7 +133,7 @@ where
         received.push(got);
         popped = popped + s;
     }
-    check_fifo_exactly_once(received);
+    check_fifo_exactly_once(received, PER_PRODUCER);
     (pushed, popped)
 }
 
@@ -175,6 +176,99 @@ fn tbqueue_million_items_through_a_small_capacity() {
     // With this little room, both sides blocked (and were woken) many times.
     assert!(pushed.retries > 0, "no push ever found the queue full");
     assert!(popped.retries > 0, "no pop ever found the queue empty");
+}
+
+#[test]
+fn or_else_consumers_drain_two_queues() {
+    // Each producer has its own queue; each consumer takes from whichever has
+    // an item, and stops once both are empty and the producers are done. A
+    // consumer blocked on both queues and the flag must be woken by any of them.
+    const PER: u64 = if cfg!(debug_assertions) {
+        100_000
+    } else {
+        500_000
+    };
+    const PAUSE_EVERY: u64 = PER / 16;
+    let start = Instant::now();
+    let popped = with_watchdog("or_else pipeline", || {
+        let queues: [TQueue<(u8, u64)>; PRODUCERS as usize] = [TQueue::new(), TQueue::new()];
+        let done = TVar::new(false);
+        let tickets = TVar::new(0u64);
+        let producers: Vec<_> = (0..PRODUCERS)
+            .map(|p| {
+                let queues = queues.clone();
+                thread::spawn(move || {
+                    for seq in 0..PER {
+                        if seq % PAUSE_EVERY == 0 {
+                            // Let the consumers drain both queues and block
+                            // on all three branches.
+                            atomically(|tx| {
+                                if queues[0].is_empty(tx)? && queues[1].is_empty(tx)? {
+                                    Ok(())
+                                } else {
+                                    retry()
+                                }
+                            });
+                            thread::sleep(Duration::from_millis(2));
+                        }
+                        atomically(|tx| queues[p as usize].push(tx, (p, seq)));
+                    }
+                })
+            })
+            .collect();
+        let consumers: Vec<_> = (0..CONSUMERS)
+            .map(|_| {
+                let (queues, done, tickets) = (queues.clone(), done.clone(), tickets.clone());
+                thread::spawn(move || {
+                    let before = thread_stats();
+                    let mut got: Vec<Received> = Vec::new();
+                    loop {
+                        let (ticket, item) = atomically(|tx| {
+                            let item = tx.or_else(
+                                |tx| {
+                                    tx.or_else(
+                                        |tx| queues[0].pop(tx).map(Some),
+                                        |tx| queues[1].pop(tx).map(Some),
+                                    )
+                                },
+                                |tx| if done.read(tx)? { Ok(None) } else { retry() },
+                            )?;
+                            let ticket = tickets.read(tx)?;
+                            tickets.write(tx, ticket + 1)?;
+                            Ok((ticket, item))
+                        });
+                        got.push((ticket, item));
+                        if item.is_none() {
+                            break;
+                        }
+                    }
+                    (got, thread_stats() - before)
+                })
+            })
+            .collect();
+        for p in producers {
+            p.join().unwrap();
+        }
+        atomically(|tx| done.write(tx, true));
+        let mut received = Vec::new();
+        let mut popped = Stats::default();
+        for c in consumers {
+            let (got, s) = c.join().unwrap();
+            received.push(got);
+            popped = popped + s;
+        }
+        check_fifo_exactly_once(received, PER);
+        popped
+    });
+    eprintln!(
+        "or_else over two TQueues: {} items in {:?}\n  consumers: {popped}",
+        PER * PRODUCERS as u64,
+        start.elapsed()
+    );
+    assert!(
+        popped.retries > 0,
+        "no consumer ever blocked on both queues"
+    );
 }
 
 #[test]
