@@ -1,0 +1,498 @@
+//! The rules, one function each. Every rule reports through the `Ctxt`, at the
+//! user's token, and says whether the checked item may be expanded.
+
+use crate::ast::{self, Arg, CachedFn, Field, Input, Methods, Shape};
+use crate::attr::{self, Kind};
+use crate::ctxt::Ctxt;
+use crate::pretty::pretty;
+use std::collections::HashSet;
+use syn::{GenericParam, Type};
+
+// ---- #[derive(Transactional)] -------------------------------------------------------
+
+/// Whether the struct can be expanded (otherwise the fallback stub is emitted).
+pub fn derive_input(cx: &Ctxt, input: &Input) -> bool {
+    let shape_ok = shape(cx, input);
+    let lifetimes_ok = no_lifetimes(cx, input);
+    if let Shape::Named(fields) = &input.shape {
+        field_names(cx, input, fields);
+    }
+    handle_name(cx, input);
+    shape_ok && lifetimes_ok
+}
+
+/// Rule: a struct with named fields.
+fn shape(cx: &Ctxt, input: &Input) -> bool {
+    let name = input.ident();
+    match &input.shape {
+        Shape::Named(_) => true,
+        Shape::Enum(data) => {
+            cx.error_spanned_by(
+                data.enum_token,
+                format!(
+                    "`#[derive(Transactional)]` needs a struct with named fields, and `{name}` \
+                     is an enum; keep the enum in a field of a struct instead \
+                     (`struct Holder {{ value: {name} }}`)"
+                ),
+            );
+            false
+        }
+        Shape::Union(data) => {
+            cx.error_spanned_by(
+                data.union_token,
+                "`#[derive(Transactional)]` needs a struct with named fields, not a union",
+            );
+            false
+        }
+        Shape::Tuple(fields) => {
+            cx.error_spanned_by(
+                fields,
+                format!(
+                    "`#[derive(Transactional)]` needs named fields, and `{name}` is a tuple \
+                     struct: `#[cache_lazy]` and `#[invariant]` functions refer to fields by name"
+                ),
+            );
+            false
+        }
+        Shape::Unit => {
+            cx.error_spanned_by(
+                name,
+                format!(
+                    "`#[derive(Transactional)]` needs named fields, and `{name}` is a unit \
+                     struct with nothing to share; write `struct {name} {{ .. }}`"
+                ),
+            );
+            false
+        }
+    }
+}
+
+/// Rule: no lifetime parameters (fields live in shared variables: `'static`).
+fn no_lifetimes(cx: &Ctxt, input: &Input) -> bool {
+    let mut ok = true;
+    for param in &input.original.generics.params {
+        if let GenericParam::Lifetime(lt) = param {
+            cx.error_spanned_by(
+                &lt.lifetime,
+                "a transactional struct cannot have lifetime parameters: its fields live in \
+                 variables shared between threads, so they must be `'static`",
+            );
+            ok = false;
+        }
+    }
+    ok
+}
+
+/// Rule: getters and setters must not clash with the handle's other methods.
+fn field_names(cx: &Ctxt, input: &Input, fields: &[Field]) {
+    let handle = input.handle();
+    let names: HashSet<String> = fields.iter().map(|f| unraw(f.ident)).collect();
+    for field in fields {
+        let name = unraw(field.ident);
+        if RESERVED.contains(&name.as_str()) {
+            cx.error_spanned_by(
+                field.ident,
+                format!(
+                    "field `{name}` would get a getter `{handle}::{name}`, which clashes with \
+                     the handle's own `{name}`; rename the field"
+                ),
+            );
+        }
+        for (prefix, what) in [("set_", "setter"), ("modify_", "modifier")] {
+            if let Some(base) = name.strip_prefix(prefix) {
+                if names.contains(base) {
+                    cx.error_spanned_by(
+                        field.ident,
+                        format!(
+                            "field `{name}` would get a getter `{handle}::{name}`, which \
+                             clashes with the {what} of field `{base}`; rename one of them"
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Rule: the handle needs its own name.
+fn handle_name(cx: &Ctxt, input: &Input) {
+    if let Some(handle) = &input.attrs.handle {
+        if handle == input.ident() {
+            cx.error_spanned_by(
+                handle,
+                "the handle needs a name different from the struct's: both types exist",
+            );
+        }
+    }
+}
+
+/// Names of the handle's methods that fields and caches must not take.
+pub const RESERVED: &[&str] = &["new", "new_in", "snapshot", "ptr_eq"];
+
+fn unraw(ident: &syn::Ident) -> String {
+    let s = ident.to_string();
+    s.strip_prefix("r#").map(str::to_string).unwrap_or(s)
+}
+
+// ---- #[methods] ------------------------------------------------------------------------
+
+/// Whether the impl block itself can be expanded.
+pub fn methods_block(cx: &Ctxt, m: &Methods) -> bool {
+    inherent(cx, m) && self_type(cx, m)
+}
+
+/// Rule: an inherent impl, not a trait impl.
+fn inherent(cx: &Ctxt, m: &Methods) -> bool {
+    match &m.original.trait_ {
+        None => true,
+        Some((_, path, _)) => {
+            cx.error_spanned_by(
+                path,
+                "`#[methods]` goes on an inherent `impl Name { .. }` block, not on an \
+                 implementation of a trait",
+            );
+            false
+        }
+    }
+}
+
+/// Rule: the impl is for a named type (the struct).
+fn self_type(cx: &Ctxt, m: &Methods) -> bool {
+    match &*m.original.self_ty {
+        Type::Path(p) if p.qself.is_none() => true,
+        other => {
+            cx.error_spanned_by(
+                other,
+                "`#[methods]` goes on `impl Name { .. }`, where `Name` is a struct with \
+                 `#[derive(Transactional)]`",
+            );
+            false
+        }
+    }
+}
+
+/// Checks every annotated function; returns, per function, whether it is valid.
+pub fn functions(cx: &Ctxt, m: &Methods) -> Vec<bool> {
+    let mut valid: Vec<bool> = m.fns.iter().map(|f| function(cx, f)).collect();
+    duplicate_names(cx, m, &mut valid);
+    valid
+}
+
+fn function(cx: &Ctxt, f: &CachedFn) -> bool {
+    // Every rule runs, so one pass reports every problem of the function.
+    let rules = [
+        one_annotation(cx, f),
+        annotation_arguments(cx, f),
+        no_receiver(cx, f),
+        plain_fn(cx, f),
+        no_generics(cx, f),
+        parameters(cx, f),
+        return_type(cx, f),
+        reserved_name(cx, f),
+    ];
+    rules.iter().all(|ok| *ok)
+}
+
+fn attr_name(f: &CachedFn) -> String {
+    format!("#[{}]", f.kind().attr_name())
+}
+
+/// Rule: one annotation per function.
+fn one_annotation(cx: &Ctxt, f: &CachedFn) -> bool {
+    let first = f.kind();
+    let mut ok = true;
+    for extra in &f.annotations[1..] {
+        let message = if extra.kind == first {
+            format!("`#[{}]` is repeated", first.attr_name())
+        } else {
+            format!(
+                "a function is either `#[{}]` or `#[{}]`, not both",
+                first.attr_name(),
+                extra.kind.attr_name()
+            )
+        };
+        cx.error_spanned_by(extra.attr, message);
+        ok = false;
+    }
+    ok
+}
+
+/// Rule: the annotations take no arguments.
+fn annotation_arguments(cx: &Ctxt, f: &CachedFn) -> bool {
+    let mut ok = true;
+    for a in &f.annotations {
+        if let Some(span) = attr::arguments_span(a.attr) {
+            cx.error_at(
+                span,
+                format!("`#[{}]` takes no arguments", a.kind.attr_name()),
+            );
+            ok = false;
+        }
+    }
+    ok
+}
+
+/// Rule: no `self`: parameters name fields (L42's `Cache.Now` style).
+fn no_receiver(cx: &Ctxt, f: &CachedFn) -> bool {
+    let mut ok = true;
+    for arg in &f.args {
+        if let Arg::Receiver(r) = arg {
+            cx.error_spanned_by(
+                r,
+                format!(
+                    "a `{}` function takes no `self`: its parameters name the fields it reads, \
+                     by reference (`balance: &i64`); the handle gets the method that takes `&self`",
+                    attr_name(f)
+                ),
+            );
+            ok = false;
+        }
+    }
+    ok
+}
+
+/// Rule: not `async`, `unsafe`, `extern` or variadic.
+fn plain_fn(cx: &Ctxt, f: &CachedFn) -> bool {
+    let sig = &f.original.sig;
+    let name = attr_name(f);
+    let mut ok = true;
+    if let Some(token) = &sig.asyncness {
+        cx.error_spanned_by(
+            token,
+            format!(
+                "a `{name}` function cannot be `async`: it runs inside a transaction, which \
+                 must not wait"
+            ),
+        );
+        ok = false;
+    }
+    if let Some(token) = &sig.unsafety {
+        cx.error_spanned_by(
+            token,
+            format!("a `{name}` function cannot be `unsafe`: the handle calls it for you"),
+        );
+        ok = false;
+    }
+    if let Some(abi) = &sig.abi {
+        cx.error_spanned_by(
+            abi,
+            format!("a `{name}` function cannot have an `extern` ABI"),
+        );
+        ok = false;
+    }
+    if let Some(variadic) = &sig.variadic {
+        cx.error_spanned_by(
+            variadic,
+            format!("a `{name}` function cannot be variadic"),
+        );
+        ok = false;
+    }
+    ok
+}
+
+/// Rule: no generic parameters (the stored value's type is fixed).
+fn no_generics(cx: &Ctxt, f: &CachedFn) -> bool {
+    let generics = &f.original.sig.generics;
+    let has_params = !generics.params.is_empty();
+    if has_params || generics.where_clause.is_some() {
+        let what = match f.kind() {
+            Kind::Invariant => "an `#[invariant]` function",
+            Kind::Lazy => "a `#[cache_lazy]` function",
+            Kind::Now => "a `#[cache_now]` function",
+        };
+        let tokens = if has_params {
+            generics.to_token_stream_spanned()
+        } else {
+            quote::ToTokens::to_token_stream(&generics.where_clause)
+        };
+        cx.error_spanned_by(
+            tokens,
+            format!(
+                "{what} cannot have generic parameters: the object stores one result per \
+                 function, so its types are fixed; use the parameters of the `impl` block"
+            ),
+        );
+        false
+    } else {
+        true
+    }
+}
+
+trait SpannedGenerics {
+    fn to_token_stream_spanned(&self) -> proc_macro2::TokenStream;
+}
+
+impl SpannedGenerics for syn::Generics {
+    fn to_token_stream_spanned(&self) -> proc_macro2::TokenStream {
+        let (lt, params, gt) = (&self.lt_token, &self.params, &self.gt_token);
+        quote::quote!(#lt #params #gt)
+    }
+}
+
+/// Rule: parameters are fields by reference, plus at most one `&mut Transaction`.
+fn parameters(cx: &Ctxt, f: &CachedFn) -> bool {
+    let name = attr_name(f);
+    let mut ok = true;
+    let mut tx_seen = false;
+    for arg in &f.args {
+        match arg {
+            Arg::Receiver(_) | Arg::Field { .. } => {}
+            Arg::Tx(p) => {
+                if tx_seen {
+                    cx.error_spanned_by(
+                        p,
+                        format!(
+                            "a `{name}` function takes at most one `&mut Transaction` parameter"
+                        ),
+                    );
+                    ok = false;
+                }
+                tx_seen = true;
+            }
+            Arg::Pattern(p) => {
+                cx.error_spanned_by(
+                    &p.pat,
+                    format!(
+                        "the parameters of a `{name}` function are field names: write \
+                         `field_name: &Type`, not a pattern"
+                    ),
+                );
+                ok = false;
+            }
+            Arg::ByValue(p) => {
+                let param = pretty(&p.pat);
+                let ty = pretty(&p.ty);
+                cx.error_spanned_by(
+                    p,
+                    format!(
+                        "parameter `{param}` is taken by value: the parameters of a `{name}` \
+                         function name fields of the struct and take them by reference \
+                         (`{param}: &{ty}`), plus an optional `tx: &mut Transaction`; a \
+                         cache or invariant has no other arguments"
+                    ),
+                );
+                ok = false;
+            }
+            Arg::MutRef(p) => {
+                let param = pretty(&p.pat);
+                let ty = match &*p.ty {
+                    Type::Reference(r) => pretty(&r.elem),
+                    other => pretty(other),
+                };
+                cx.error_spanned_by(
+                    &p.ty,
+                    format!(
+                        "fields are read-only in a `{name}` function: take `{param}: &{ty}`; \
+                         the only `&mut` parameter allowed is `tx: &mut Transaction`"
+                    ),
+                );
+                ok = false;
+            }
+        }
+    }
+    ok
+}
+
+/// Rule: the return type fits the annotation, and `StmResult` when taking `tx`.
+fn return_type(cx: &Ctxt, f: &CachedFn) -> bool {
+    let name = attr_name(f);
+    let sig = &f.original.sig;
+    let ident = f.ident();
+    if let Some(tx) = f.tx() {
+        if f.output.stm_inner.is_none() {
+            let example = match (f.kind(), f.output.ty) {
+                (Kind::Invariant, None) => "StmResult<bool>".to_string(),
+                (_, Some(ty)) if !ast::is_unit(ty) => format!("StmResult<{}>", pretty(ty)),
+                _ => "StmResult<..>".to_string(),
+            };
+            let message = format!(
+                "`{ident}` takes `{}: &mut Transaction`, so it returns `{example}`: reads \
+                 through the transaction can fail, and `?` passes that on",
+                pretty(&tx.pat)
+            );
+            match f.output.ty {
+                Some(ty) => cx.error_spanned_by(ty, message),
+                None => cx.error_spanned_by(&sig.ident, message),
+            }
+            return false;
+        }
+    }
+    let value = f.value_ty();
+    match f.kind() {
+        Kind::Invariant => {
+            if value.is_none() {
+                cx.error_spanned_by(
+                    &sig.ident,
+                    "an `#[invariant]` returns `bool` or `Result<(), E>` with `E: Display`: \
+                     add the return type",
+                );
+                return false;
+            }
+        }
+        Kind::Lazy | Kind::Now => match value {
+            None => {
+                cx.error_spanned_by(
+                    &sig.ident,
+                    format!("a `{name}` function returns the value to cache: add `-> Type`"),
+                );
+                return false;
+            }
+            Some(ty) if ast::is_unit(ty) => {
+                cx.error_spanned_by(
+                    ty,
+                    format!("a `{name}` function returns the value to cache, not `()`"),
+                );
+                return false;
+            }
+            Some(_) => {}
+        },
+    }
+    true
+}
+
+/// Rule: the handle's own methods keep their names.
+fn reserved_name(cx: &Ctxt, f: &CachedFn) -> bool {
+    let ident = f.ident();
+    let name = unraw(ident);
+    if RESERVED.contains(&name.as_str()) {
+        cx.error_spanned_by(
+            ident,
+            format!(
+                "`{name}` is taken by the handle's own `{name}`; rename the `{}` function",
+                attr_name(f)
+            ),
+        );
+        false
+    } else {
+        true
+    }
+}
+
+/// Rule: one annotated function per name.
+fn duplicate_names(cx: &Ctxt, m: &Methods, valid: &mut [bool]) {
+    let mut seen = HashSet::new();
+    for (i, f) in m.fns.iter().enumerate() {
+        if !f.cfgs().is_empty() {
+            // Alternatives under different `cfg`s may share a name.
+            continue;
+        }
+        let name = unraw(f.ident());
+        if !seen.insert(name.clone()) {
+            cx.error_spanned_by(
+                f.ident(),
+                format!("`{name}` is defined twice in this `#[methods]` block"),
+            );
+            valid[i] = false;
+        }
+    }
+}
+
+/// Whether a function named like this one comes earlier in the block (so
+/// the fallback can drop the duplicate and report only one error).
+pub fn is_duplicate(m: &Methods, index: usize) -> bool {
+    let f = &m.fns[index];
+    f.cfgs().is_empty()
+        && m.fns[..index]
+            .iter()
+            .any(|g| g.cfgs().is_empty() && unraw(g.ident()) == unraw(f.ident()))
+}
