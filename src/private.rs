@@ -35,7 +35,7 @@ pub use steadfast_core;
 )]
 pub trait Object: Sized + 'static {
     /// One `TVar` per field (generated).
-    type Fields: Send + Sync + 'static;
+    type Fields;
     /// The struct's name, for messages.
     const NAME: &'static str;
     /// Moves each field into a new `TVar`.
@@ -229,9 +229,87 @@ pub trait CacheValue: Clone + Send + Sync + 'static {}
 
 impl<T: Clone + Send + Sync + 'static> CacheValue for T {}
 
-/// Compile-time check that `T` may be cached (spanned at the user's type).
-#[inline(always)]
-pub const fn assert_cache_value<T: CacheValue>() {}
+/// The storage of a lazy cache with its value type erased behind a trait
+/// object, so that the struct holding it is well-formed whatever `V` is: a
+/// type that cannot be cached is then reported once, where the cache is
+/// created (spanned at the user's return type), not at every use.
+pub struct Lazy<V>(Box<dyn LazySlot<V>>);
+
+/// What [`Lazy`] needs of a [`LazyCache`].
+pub trait LazySlot<V>: Send + Sync {
+    /// [`LazyCache::get`].
+    fn get_dyn(
+        &self,
+        tx: &mut Transaction,
+        compute: &mut dyn FnMut(&mut Transaction) -> StmResult<V>,
+    ) -> StmResult<V>;
+}
+
+impl<V: CacheValue> LazySlot<V> for LazyCache<V> {
+    #[inline]
+    fn get_dyn(
+        &self,
+        tx: &mut Transaction,
+        compute: &mut dyn FnMut(&mut Transaction) -> StmResult<V>,
+    ) -> StmResult<V> {
+        self.get(tx, compute)
+    }
+}
+
+impl<V> Lazy<V> {
+    /// An empty lazy cache.
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self
+    where
+        V: CacheValue,
+    {
+        Lazy(Box::new(LazyCache::<V>::new()))
+    }
+
+    /// The cached value, or `compute`'s (see [`LazyCache::get`]).
+    #[inline]
+    pub fn get<F>(&self, tx: &mut Transaction, mut compute: F) -> StmResult<V>
+    where
+        F: FnMut(&mut Transaction) -> StmResult<V>,
+    {
+        self.0.get_dyn(tx, &mut compute)
+    }
+}
+
+/// The storage of an eager cache, with its value type erased like [`Lazy`].
+pub struct Eager<V>(Box<dyn EagerSlot<V>>);
+
+/// What [`Eager`] needs of an [`EagerCache`].
+pub trait EagerSlot<V>: Send + Sync {
+    /// [`EagerCache::get`].
+    fn get_dyn(&self, tx: &mut Transaction) -> StmResult<V>;
+}
+
+impl<V: CacheValue> EagerSlot<V> for EagerCache<V> {
+    #[inline]
+    fn get_dyn(&self, tx: &mut Transaction) -> StmResult<V> {
+        self.get(tx)
+    }
+}
+
+impl<V> Eager<V> {
+    /// Computes the value now and keeps it up to date (see
+    /// [`EagerCache::new_owned`]).
+    pub fn new<O, F>(tx: &mut Transaction, owner: &Arc<O>, compute: F) -> StmResult<Self>
+    where
+        V: CacheValue,
+        O: Send + Sync + 'static,
+        F: Fn(&O, &mut Transaction) -> StmResult<V> + Send + Sync + 'static,
+    {
+        Ok(Eager(Box::new(EagerCache::new_owned(tx, owner, compute)?)))
+    }
+
+    /// The current value; never computes (see [`EagerCache::get`]).
+    #[inline]
+    pub fn get(&self, tx: &mut Transaction) -> StmResult<V> {
+        self.0.get_dyn(tx)
+    }
+}
 
 /// A field type a transactional struct may hold.
 #[diagnostic::on_unimplemented(
@@ -243,20 +321,25 @@ pub trait FieldValue: Clone + Send + Sync + 'static {}
 
 impl<T: Clone + Send + Sync + 'static> FieldValue for T {}
 
-/// Compile-time check that `T` may be a field (spanned at the user's type).
-#[inline(always)]
-pub const fn assert_field_value<T: FieldValue>() {}
+/// Another handle to a field's variable (called with the field's type spelled
+/// at the user's token, so a type that cannot be a field is reported there).
+#[inline]
+pub fn share_var<T: FieldValue>(var: &TVar<T>) -> TVar<T> {
+    var.clone()
+}
+
+/// A new variable holding a field's value (spanned at the user's field type,
+/// where a type that cannot be a field is reported).
+#[inline]
+pub fn new_var<T: FieldValue>(value: T) -> TVar<T> {
+    TVar::new(value)
+}
 
 /// A lazy cache of a function that returns `Result<T, E>`: only `Ok` values
 /// are stored, an `Err` is returned and computed again next time.
-pub fn lazy_ok<T, E, F>(
-    cache: &LazyCache<T>,
-    tx: &mut Transaction,
-    compute: F,
-) -> StmResult<Result<T, E>>
+pub fn lazy_ok<T, E, F>(cache: &Lazy<T>, tx: &mut Transaction, mut compute: F) -> StmResult<Result<T, E>>
 where
-    T: Clone + Send + Sync + 'static,
-    F: FnOnce(&mut Transaction) -> StmResult<Result<T, E>>,
+    F: FnMut(&mut Transaction) -> StmResult<Result<T, E>>,
 {
     let mut failed = None;
     // The user's error leaves the computation as an engine signal, which

@@ -45,6 +45,34 @@ pub fn krate(path: &Option<Path>) -> TokenStream {
     }
 }
 
+/// `tokens` with every span set to `span`, so an error anywhere in them is
+/// reported at the user's token (a path's span is that of its first token).
+pub fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tt| {
+            if let TokenTree::Group(group) = &tt {
+                let mut new = Group::new(group.delimiter(), respan(group.stream(), span));
+                new.set_span(span);
+                tt = TokenTree::Group(new);
+            } else {
+                tt.set_span(span);
+            }
+            tt
+        })
+        .collect()
+}
+
+/// A call `path(args)` reported at `span`: the path and the parentheses take
+/// the span (a call's span runs from its path to its closing parenthesis),
+/// while the arguments keep theirs, and with them their hygiene.
+pub fn call_at(path: TokenStream, args: TokenStream, span: Span) -> TokenStream {
+    let path = respan(path, span);
+    let mut group = Group::new(proc_macro2::Delimiter::Parenthesis, args);
+    group.set_span(span);
+    quote!(#path #group)
+}
+
 /// Locals of generated code: invisible to (and unable to capture) the user's
 /// identifiers.
 fn local(name: &str) -> Ident {
@@ -75,21 +103,33 @@ fn derive_struct(input: &Input, fields: &[Field]) -> TokenStream {
     );
     let inner = quote!(__steadfast_inner);
 
-    let assertions = fields
-        .iter()
-        .filter(|f| !mentions_params(f.ty, &generics))
-        .map(|f| {
-            let ty = f.ty;
-            quote_spanned!(ty.span()=> const _: () = #p::assert_field_value::<#ty>();)
-        });
-
     let var_fields = fields.iter().map(|f| {
         let (ident, ty, cfgs) = (f.ident, f.ty, &f.cfgs);
         let doc = format!("The variable holding `{}`.", unraw(ident));
-        quote!(#[doc = #doc] #(#cfgs)* pub #ident: #p::TVar<#ty>,)
+        // Spanned at the field's type: a type that cannot be shared is reported there.
+        let var = respan(quote!(#p::TVar<#ty>), ty.span());
+        quote!(#[doc = #doc] #(#cfgs)* pub #ident: #var,)
     });
     let idents: Vec<_> = fields.iter().map(|f| f.ident).collect();
+    let shares: Vec<_> = fields
+        .iter()
+        .map(|f| {
+            let (ident, ty) = (f.ident, f.ty);
+            call_at(
+                quote!(#p::share_var::<#ty>),
+                quote!(&#fields_local.#ident),
+                ty.span(),
+            )
+        })
+        .collect();
+    // Spanned at the field's type: a type that cannot be shared is reported there.
+    let reads: Vec<_> = fields.iter().map(|f| Ident::new("read", f.ty.span())).collect();
+    let loads: Vec<_> = fields.iter().map(|f| Ident::new("load", f.ty.span())).collect();
     let cfgs: Vec<_> = fields.iter().map(|f| &f.cfgs).collect();
+    let new_vars = fields.iter().map(|f| {
+        let (ident, ty) = (f.ident, f.ty);
+        call_at(quote!(#p::new_var::<#ty>), quote!(#ident), ty.span())
+    });
 
     let link = quote! {
         |#tx: &mut #p::Transaction, #object: &::std::sync::Arc<#p::Inner<#name #ty_g>>| {
@@ -133,8 +173,6 @@ fn derive_struct(input: &Input, fields: &[Field]) -> TokenStream {
         }
 
         const _: () = {
-            #(#assertions)*
-
             #[doc(hidden)]
             pub struct #fields_ty #decl_g #where_c {
                 #(#var_fields)*
@@ -147,12 +185,12 @@ fn derive_struct(input: &Input, fields: &[Field]) -> TokenStream {
 
                 fn into_fields(self) -> Self::Fields {
                     let #name { #(#(#cfgs)* #idents,)* } = self;
-                    #fields_ty { #(#(#cfgs)* #idents: #p::TVar::new(#idents),)* }
+                    #fields_ty { #(#(#cfgs)* #idents: #new_vars,)* }
                 }
 
                 fn share_fields(#fields_local: &Self::Fields) -> Self::Fields {
                     #fields_ty {
-                        #(#(#cfgs)* #idents: ::core::clone::Clone::clone(&#fields_local.#idents),)*
+                        #(#(#cfgs)* #idents: #shares,)*
                     }
                 }
 
@@ -161,7 +199,7 @@ fn derive_struct(input: &Input, fields: &[Field]) -> TokenStream {
                     #tx: &mut #p::Transaction,
                 ) -> #p::StmResult<Self> {
                     ::core::result::Result::Ok(#name {
-                        #(#(#cfgs)* #idents: #fields_local.#idents.read(#tx)?,)*
+                        #(#(#cfgs)* #idents: #fields_local.#idents.#reads(#tx)?,)*
                     })
                 }
             }
@@ -231,7 +269,7 @@ fn derive_struct(input: &Input, fields: &[Field]) -> TokenStream {
                         #(
                             #(#cfgs)*
                             {
-                                let #value = #fields_local.#idents.load();
+                                let #value = #fields_local.#idents.#loads();
                                 d.field(
                                     ::core::stringify!(#idents),
                                     (&#p::DebugField(&#value)).__steadfast_debug(),
@@ -266,6 +304,13 @@ fn accessor(f: &Field, p: &TokenStream, inner: &TokenStream, tx: &Ident, value: 
          transaction (like a read followed by `{setter}`)."
     );
     let update = local("update");
+    // Spanned at the field's type: a type that cannot be shared is reported there.
+    let span = ty.span();
+    let (read, write, modify) = (
+        Ident::new("read", span),
+        Ident::new("write", span),
+        Ident::new("modify", span),
+    );
     quote! {
         #(#docs)*
         #sep
@@ -273,14 +318,14 @@ fn accessor(f: &Field, p: &TokenStream, inner: &TokenStream, tx: &Ident, value: 
         #(#cfgs)*
         #[inline]
         #vis fn #ident(&self, #tx: &mut #p::Transaction) -> #p::StmResult<#ty> {
-            self.#inner.fields().#ident.read(#tx)
+            self.#inner.fields().#ident.#read(#tx)
         }
 
         #[doc = #set_doc]
         #(#cfgs)*
         #[inline]
         #vis fn #setter(&self, #tx: &mut #p::Transaction, #value: #ty) -> #p::StmResult<()> {
-            self.#inner.fields().#ident.write(#tx, #value)
+            self.#inner.fields().#ident.#write(#tx, #value)
         }
 
         #[doc = #modify_doc]
@@ -291,7 +336,7 @@ fn accessor(f: &Field, p: &TokenStream, inner: &TokenStream, tx: &Ident, value: 
             #tx: &mut #p::Transaction,
             #update: impl ::core::ops::FnOnce(#ty) -> #ty,
         ) -> #p::StmResult<()> {
-            self.#inner.fields().#ident.modify(#tx, #update)
+            self.#inner.fields().#ident.#modify(#tx, #update)
         }
     }
 }
@@ -523,7 +568,6 @@ fn methods_block(m: &Methods, valid: &[bool]) -> TokenStream {
     let cache_fields = good.iter().filter_map(|f| b.cache_field(f));
     let cache_inits = good.iter().filter_map(|f| b.cache_init(f));
     let invariants = good.iter().filter_map(|f| b.invariant(f));
-    let assertions = good.iter().filter_map(|f| b.assertion(f));
     let handle_methods = good.iter().map(|f| b.handle_method(f));
     let stubs = m
         .fns
@@ -547,7 +591,6 @@ fn methods_block(m: &Methods, valid: &[bool]) -> TokenStream {
                     #tx: &mut #p::Transaction,
                     #object: &::std::sync::Arc<#p::Inner<#self_ty>>,
                 ) -> #p::StmResult<()> {
-                    #(#assertions)*
                     let #caches = __SteadfastCaches {
                         #(#cache_inits)*
                         __steadfast_marker: ::core::marker::PhantomData,
@@ -643,22 +686,8 @@ impl Block<'_> {
         let (ident, cfgs) = (f.ident(), f.cfgs());
         let stored = self.stored_ty(f);
         match f.kind() {
-            Kind::Lazy => Some(quote!(#(#cfgs)* #ident: #p::LazyCache<#stored>,)),
-            Kind::Now => Some(quote!(#(#cfgs)* #ident: #p::EagerCache<#stored>,)),
-            Kind::Invariant => None,
-        }
-    }
-
-    /// Checks, spanned at the user's return type, that the value may be cached.
-    fn assertion(&self, f: &CachedFn) -> Option<TokenStream> {
-        let p = &self.p;
-        let cfgs = f.cfgs();
-        let span = f.value_ty()?.span();
-        let stored = self.stored_ty(f);
-        match f.kind() {
-            Kind::Lazy | Kind::Now => Some(quote_spanned!(span=>
-                #(#cfgs)* #p::assert_cache_value::<#stored>();
-            )),
+            Kind::Lazy => Some(quote!(#(#cfgs)* #ident: #p::Lazy<#stored>,)),
+            Kind::Now => Some(quote!(#(#cfgs)* #ident: #p::Eager<#stored>,)),
             Kind::Invariant => None,
         }
     }
@@ -703,18 +732,26 @@ impl Block<'_> {
     fn cache_init(&self, f: &CachedFn) -> Option<TokenStream> {
         let (p, tx, object, self_ty) = (&self.p, &self.tx, &self.object, self.self_ty);
         let (ident, cfgs) = (f.ident(), f.cfgs());
+        // The cache's type is checked here, once, spanned at the user's return type.
+        let span = f.value_ty().expect("checked by valid::return_type").span();
+        let stored = self.stored_ty(f);
         match f.kind() {
-            Kind::Lazy => Some(quote!(#(#cfgs)* #ident: #p::LazyCache::new(),)),
+            Kind::Lazy => {
+                let new = call_at(quote!(#p::Lazy::<#stored>::new), quote!(), span);
+                Some(quote!(#(#cfgs)* #ident: #new,))
+            }
             Kind::Now => {
                 let compute = self.compute(f);
-                Some(quote! {
-                    #(#cfgs)*
-                    #ident: #p::EagerCache::new_owned(
+                let new = call_at(
+                    quote!(#p::Eager::<#stored>::new),
+                    quote! {
                         #tx,
                         #object,
                         |#object: &#p::Inner<#self_ty>, #tx: &mut #p::Transaction| #compute,
-                    )?,
-                })
+                    },
+                    span,
+                );
+                Some(quote!(#(#cfgs)* #ident: #new?,))
             }
             Kind::Invariant => None,
         }
@@ -753,14 +790,14 @@ impl Block<'_> {
         let call = self.call(f);
         let ret = f.value_ty().expect("checked by valid::return_type");
         let ret_tokens = self.ty(ret);
-        let (function, arg) = if f.tx().is_some() {
-            (quote_spanned!(ret.span()=> #p::check_stm::<#ret_tokens>), quote!(#call))
+        let function = if f.tx().is_some() {
+            respan(quote!(#p::check_stm::<#ret_tokens>), ret.span())
         } else {
-            (quote_spanned!(ret.span()=> #p::check::<#ret_tokens>), quote!(#call))
+            respan(quote!(#p::check::<#ret_tokens>), ret.span())
         };
         quote!({
             #reads
-            #function(#arg)
+            #function(#call)
         })
     }
 

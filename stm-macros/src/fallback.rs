@@ -73,7 +73,8 @@ pub fn method_stub(
     if valid::is_duplicate(m, index) || valid::RESERVED.contains(&name.as_str()) {
         return None;
     }
-    let value = match (f.value_ty(), f.kind()) {
+    // With a `tx` parameter but no `StmResult`, the declared type is the value.
+    let value = match (f.value_ty().or(f.output.ty), f.kind()) {
         (Some(ty), _) => replace_self(quote!(#ty), self_ty),
         (None, Kind::Invariant) => quote!(bool),
         (None, _) => return None,

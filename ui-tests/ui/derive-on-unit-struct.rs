@@ -1,0 +1,6 @@
+use steadfast::Transactional;
+
+#[derive(Transactional)]
+struct Marker;
+
+fn main() {}

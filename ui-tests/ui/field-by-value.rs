@@ -1,0 +1,16 @@
+use steadfast::{methods, Transactional};
+
+#[derive(Transactional)]
+struct Account {
+    balance: i64,
+}
+
+#[methods]
+impl Account {
+    #[invariant]
+    fn solvent(balance: i64) -> bool {
+        balance >= 0
+    }
+}
+
+fn main() {}

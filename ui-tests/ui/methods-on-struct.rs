@@ -1,0 +1,8 @@
+use steadfast::methods;
+
+#[methods]
+struct Account {
+    balance: i64,
+}
+
+fn main() {}

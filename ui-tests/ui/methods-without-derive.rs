@@ -1,0 +1,15 @@
+use steadfast::methods;
+
+struct Account {
+    balance: i64,
+}
+
+#[methods]
+impl Account {
+    #[invariant]
+    fn solvent(balance: &i64) -> bool {
+        *balance >= 0
+    }
+}
+
+fn main() {}
