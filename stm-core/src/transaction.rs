@@ -17,6 +17,7 @@ use crossbeam_epoch::{self as epoch, Guard, Owned};
 use smallvec::SmallVec;
 use std::any::Any;
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -126,6 +127,9 @@ pub struct Transaction {
     /// One bit per address hash of a written variable: most reads of
     /// variables the attempt did not write skip the write-log scan.
     write_filter: u64,
+    /// Write-log positions by variable, kept only while the log is longer
+    /// than `INDEX_FROM`: a scan would make big transactions quadratic.
+    write_index: HashMap<usize, usize>,
     undo: Vec<Undo>,
     depth: u32,
     commit_hooks: Vec<Box<dyn FnOnce()>>,
@@ -150,6 +154,9 @@ impl fmt::Debug for Transaction {
             .finish_non_exhaustive()
     }
 }
+
+/// Write logs longer than this are indexed by variable.
+const INDEX_FROM: usize = 32;
 
 #[inline]
 fn filter_bit(core: *const VarCore) -> u64 {
@@ -184,6 +191,7 @@ impl Transaction {
             reads: Vec::new(),
             writes: SmallVec::new(),
             write_filter: 0,
+            write_index: HashMap::new(),
             undo: Vec::new(),
             depth: 0,
             commit_hooks: Vec::new(),
@@ -216,6 +224,9 @@ impl Transaction {
         self.reads.clear();
         self.writes.clear();
         self.write_filter = 0;
+        if !self.write_index.is_empty() {
+            self.write_index.clear();
+        }
         self.depth = 0;
         self.mode = Mode::Normal;
         self.capturing = 0;
@@ -253,6 +264,9 @@ impl Transaction {
         }
         if self.writes.capacity() > KEEP {
             self.writes.shrink_to_fit();
+        }
+        if self.write_index.capacity() > KEEP {
+            self.write_index.shrink_to(KEEP);
         }
         if self.captured.capacity() > KEEP {
             self.captured.shrink_to(KEEP);
@@ -300,7 +314,21 @@ impl Transaction {
         if self.write_filter & filter_bit(core) == 0 {
             return None;
         }
+        if self.writes.len() > INDEX_FROM {
+            return self.write_index.get(&(core as usize)).copied();
+        }
         self.writes.iter().rposition(|w| w.core == core)
+    }
+
+    /// Keeps `write_index` in step after the log grew by one entry.
+    fn index_last_write(&mut self) {
+        let n = self.writes.len();
+        if n == INDEX_FROM + 1 {
+            let index = &mut self.write_index;
+            index.extend(self.writes.iter().enumerate().map(|(i, w)| (w.core as usize, i)));
+        } else if n > INDEX_FROM + 1 {
+            self.write_index.insert(self.writes[n - 1].core as usize, n - 1);
+        }
     }
 
     #[inline]
@@ -414,6 +442,7 @@ impl Transaction {
                         had_waiters: false,
                     },
                 });
+                self.index_last_write();
             }
         }
         Ok(())
@@ -498,6 +527,15 @@ impl Transaction {
             let undo = self.undo.pop().expect("checked length");
             self.writes[undo.index].value = undo.value;
             self.writes[undo.index].depth = undo.depth;
+        }
+        if self.writes.len() > INDEX_FROM {
+            if cp.writes > INDEX_FROM {
+                for w in &self.writes[cp.writes..] {
+                    self.write_index.remove(&(w.core as usize));
+                }
+            } else {
+                self.write_index.clear();
+            }
         }
         self.writes.truncate(cp.writes);
         self.write_filter = self.writes.iter().fold(0, |f, w| f | filter_bit(w.core));
