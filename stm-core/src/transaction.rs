@@ -855,6 +855,7 @@ impl Transaction {
         let edges_change = self.ran.iter().any(|r| r.changed);
         if self.writes.is_empty() && !edges_change {
             // Read-only: every read was consistent with the snapshot when made.
+            record(Event::Commit);
             return Ok(());
         }
         let locked = self.lock_write_set()?;
