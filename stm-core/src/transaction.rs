@@ -325,9 +325,15 @@ impl Transaction {
         let n = self.writes.len();
         if n == INDEX_FROM + 1 {
             let index = &mut self.write_index;
-            index.extend(self.writes.iter().enumerate().map(|(i, w)| (w.core as usize, i)));
+            index.extend(
+                self.writes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, w)| (w.core as usize, i)),
+            );
         } else if n > INDEX_FROM + 1 {
-            self.write_index.insert(self.writes[n - 1].core as usize, n - 1);
+            self.write_index
+                .insert(self.writes[n - 1].core as usize, n - 1);
         }
     }
 

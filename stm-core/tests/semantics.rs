@@ -423,7 +423,10 @@ fn retry_wakes_only_for_variables_it_read() {
     }
     thread::sleep(Duration::from_millis(50));
     let runs_before = runs.load(Ordering::SeqCst);
-    assert!(runs_before <= 2, "woken by unrelated writes: {runs_before} runs");
+    assert!(
+        runs_before <= 2,
+        "woken by unrelated writes: {runs_before} runs"
+    );
     atomically(|tx| b.write(tx, 5));
     assert_eq!(within(30, "wake on b", move || waiter.join().unwrap()), 5);
 }
@@ -599,7 +602,11 @@ fn or_else_second_branch_runs_on_the_same_snapshot() {
                 },
                 |tx| b.read(tx),
             )?;
-            assert_eq!(seen_a.get().unwrap() + y, 0, "branches saw different snapshots");
+            assert_eq!(
+                seen_a.get().unwrap() + y,
+                0,
+                "branches saw different snapshots"
+            );
             Ok(())
         });
     }
@@ -707,7 +714,10 @@ fn or_else_both_retry_wakes_on_a_change_read_by_the_first_branch() {
     thread::sleep(Duration::from_millis(100));
     assert!(runs.load(Ordering::SeqCst) <= 2, "busy waiting");
     atomically(|tx| a.write(tx, 7));
-    assert_eq!(within(30, "wake via first branch", move || t.join().unwrap()), 7);
+    assert_eq!(
+        within(30, "wake via first branch", move || t.join().unwrap()),
+        7
+    );
 }
 
 #[test]
@@ -718,7 +728,10 @@ fn or_else_both_retry_wakes_on_a_change_read_by_the_second_branch() {
     thread::sleep(Duration::from_millis(100));
     assert!(runs.load(Ordering::SeqCst) <= 2, "busy waiting");
     atomically(|tx| b.write(tx, 9));
-    assert_eq!(within(30, "wake via second branch", move || t.join().unwrap()), -9);
+    assert_eq!(
+        within(30, "wake via second branch", move || t.join().unwrap()),
+        -9
+    );
 }
 
 // ---- nesting --------------------------------------------------------------------
@@ -879,8 +892,11 @@ fn hook_counts_under_contention() {
         .map(|_| {
             let a = a.clone();
             thread::spawn(move || {
-                let (attempts, aborts, commits) =
-                    (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
+                let (attempts, aborts, commits) = (
+                    Rc::new(Cell::new(0)),
+                    Rc::new(Cell::new(0)),
+                    Rc::new(Cell::new(0)),
+                );
                 for _ in 0..5_000 {
                     atomically(|tx| {
                         attempts.set(attempts.get() + 1);
@@ -923,7 +939,10 @@ fn one_transaction_reads_and_writes_100_000_variables() {
         Ok(sum)
     });
     assert_eq!(sum, (N as u64 - 1) * N as u64 / 2);
-    assert!(vars.iter().enumerate().all(|(i, v)| v.load() == i as u64 + 1));
+    assert!(vars
+        .iter()
+        .enumerate()
+        .all(|(i, v)| v.load() == i as u64 + 1));
     let read_only = atomically(|tx| {
         let mut s = 0;
         for v in &vars {
@@ -1064,11 +1083,18 @@ fn error_values_name_what_happened() {
         invariant: "solvent".into(),
         message: "overdrawn by 5".into(),
     };
-    let err: TransactionError<String> = TransactionError::Failed(Failure::InvariantViolated(v.clone()));
+    let err: TransactionError<String> =
+        TransactionError::Failed(Failure::InvariantViolated(v.clone()));
     let shown = err.to_string();
-    assert!(shown.contains("solvent") && shown.contains("overdrawn by 5"), "{shown}");
+    assert!(
+        shown.contains("solvent") && shown.contains("overdrawn by 5"),
+        "{shown}"
+    );
     assert_eq!(err.invariant_violation(), Some(&v));
-    assert_eq!(v.to_string(), "invariant `solvent` violated: overdrawn by 5");
+    assert_eq!(
+        v.to_string(),
+        "invariant `solvent` violated: overdrawn by 5"
+    );
 
     let aborted: TransactionError<String> = TransactionError::Aborted("too late".into());
     assert!(aborted.to_string().contains("too late"));
@@ -1079,8 +1105,13 @@ fn error_values_name_what_happened() {
         reason: "called retry",
     };
     let shown = invalid.to_string();
-    assert!(shown.contains("ordered") && shown.contains("called retry"), "{shown}");
-    assert!(Failure::RetryWithoutReads.to_string().contains("block forever"));
+    assert!(
+        shown.contains("ordered") && shown.contains("called retry"),
+        "{shown}"
+    );
+    assert!(Failure::RetryWithoutReads
+        .to_string()
+        .contains("block forever"));
 
     // An error is a std error, so `?` into Box<dyn Error> works.
     fn boxed() -> Result<(), Box<dyn std::error::Error>> {
