@@ -1,0 +1,102 @@
+//! The common transaction allocates nothing on the heap: logs are reused,
+//! word-sized values live inline, and nothing is retired.
+//!
+//! A counting global allocator counts this thread's allocations only, so
+//! other tests running in parallel do not disturb the count.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use steadfast_core::{atomically, TVar};
+
+struct CountingAllocator;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the
+// counter is a const-initialised thread local, which never allocates.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator;
+
+fn allocations() -> u64 {
+    ALLOCATIONS.with(|c| c.get())
+}
+
+fn transfer(accounts: &[TVar<i64>], from: usize, to: usize) {
+    atomically(|tx| {
+        accounts[from].modify(tx, |b| b - 1)?;
+        accounts[to].modify(tx, |b| b + 1)
+    });
+}
+
+#[test]
+fn transfers_and_sums_allocate_nothing_once_warm() {
+    let accounts: Vec<TVar<i64>> = (0..64).map(|_| TVar::new(100)).collect();
+    let sum = |accounts: &[TVar<i64>]| {
+        atomically(|tx| {
+            let mut total = 0;
+            for a in accounts {
+                total += a.read(tx)?;
+            }
+            Ok(total)
+        })
+    };
+    // Warm up: the first transactions size this thread's reusable logs.
+    for i in 0..64 {
+        transfer(&accounts, i, (i + 1) % 64);
+    }
+    assert_eq!(sum(&accounts), 6400);
+
+    let before = allocations();
+    for i in 0..10_000usize {
+        transfer(&accounts, i % 64, (i * 7 + 3) % 64);
+        if i % 100 == 0 {
+            assert_eq!(sum(&accounts), 6400);
+        }
+    }
+    let allocated = allocations() - before;
+    assert_eq!(
+        allocated, 0,
+        "{allocated} heap allocations in 10_000 transfers"
+    );
+}
+
+#[test]
+fn boxed_values_allocate_one_box_per_written_variable() {
+    // Values that do not fit in a word are published behind a pointer: one
+    // allocation per written variable and commit, and nothing else.
+    let names: Vec<TVar<(u64, u64)>> = (0..8).map(|i| TVar::new((i, i))).collect();
+    for _ in 0..16 {
+        atomically(|tx| names[0].modify(tx, |(a, b)| (b, a)));
+    }
+    let before = allocations();
+    for i in 0..1000usize {
+        atomically(|tx| {
+            names[i % 8].modify(tx, |(a, b)| (b, a))?;
+            names[(i + 1) % 8].modify(tx, |(a, b)| (a + 1, b))
+        });
+    }
+    let allocated = allocations() - before;
+    assert!(
+        allocated <= 2 * 1000 + 64,
+        "{allocated} allocations for 2000 boxed writes"
+    );
+}
