@@ -73,6 +73,13 @@ pub fn call_at(path: TokenStream, args: TokenStream, span: Span) -> TokenStream 
     quote!(#path #group)
 }
 
+/// `{ body }` with the braces at `span` and the body's tokens untouched.
+fn braces_at(body: TokenStream, span: Span) -> TokenStream {
+    let mut group = Group::new(proc_macro2::Delimiter::Brace, body);
+    group.set_span(span);
+    group.into_token_stream()
+}
+
 /// Locals of generated code: invisible to (and unable to capture) the user's
 /// identifiers.
 fn local(name: &str) -> Ident {
@@ -139,7 +146,11 @@ fn derive_struct(input: &Input, fields: &[Field]) -> TokenStream {
         }
     };
 
-    let accessors = fields.iter().map(|f| accessor(f, &p, &inner, &tx, &value));
+    let clashing = valid::clashing_fields(fields);
+    let accessors = fields
+        .iter()
+        .filter(|f| !clashing.contains(&unraw(f.ident)))
+        .map(|f| accessor(f, &p, &inner));
 
     let handle_doc = format!(
         "A shared, transactional [`{name}`]: each field is a transactional variable.\n\n\
@@ -284,7 +295,7 @@ fn derive_struct(input: &Input, fields: &[Field]) -> TokenStream {
 }
 
 /// The getter and setter of one field.
-fn accessor(f: &Field, p: &TokenStream, inner: &TokenStream, tx: &Ident, value: &Ident) -> TokenStream {
+fn accessor(f: &Field, p: &TokenStream, inner: &TokenStream) -> TokenStream {
     let (ident, ty, vis, docs, cfgs) = (f.ident, f.ty, f.vis, &f.docs, &f.cfgs);
     let name = unraw(ident);
     let setter = format_ident!("set_{}", name, span = ident.span());
@@ -303,7 +314,15 @@ fn accessor(f: &Field, p: &TokenStream, inner: &TokenStream, tx: &Ident, value: 
         "Replaces `{name}` with `update` applied to its current value, inside a \
          transaction (like a read followed by `{setter}`)."
     );
-    let update = local("update");
+    // Signatures are spanned at the field's name, so a clash with another
+    // method of the handle is reported there; their parameters share that span.
+    let at = ident.span();
+    let (this, tx, value, update) = (
+        respan(quote!(self), at),
+        Ident::new("tx", at),
+        Ident::new("value", at),
+        Ident::new("update", at),
+    );
     // Spanned at the field's type: a type that cannot be shared is reported there.
     let span = ty.span();
     let (read, write, modify) = (
@@ -311,33 +330,44 @@ fn accessor(f: &Field, p: &TokenStream, inner: &TokenStream, tx: &Ident, value: 
         Ident::new("write", span),
         Ident::new("modify", span),
     );
+    let getter = respan(
+        quote!(fn #ident(&#this, #tx: &mut #p::Transaction) -> #p::StmResult<#ty>),
+        at,
+    );
+    let setter = respan(
+        quote!(fn #setter(&#this, #tx: &mut #p::Transaction, #value: #ty) -> #p::StmResult<()>),
+        at,
+    );
+    let modifier = respan(
+        quote! {
+            fn #modifier(
+                &#this,
+                #tx: &mut #p::Transaction,
+                #update: impl ::core::ops::FnOnce(#ty) -> #ty,
+            ) -> #p::StmResult<()>
+        },
+        at,
+    );
+    let get_body = braces_at(quote!(#this.#inner.fields().#ident.#read(#tx)), at);
+    let set_body = braces_at(quote!(#this.#inner.fields().#ident.#write(#tx, #value)), at);
+    let modify_body = braces_at(quote!(#this.#inner.fields().#ident.#modify(#tx, #update)), at);
     quote! {
         #(#docs)*
         #sep
         #[doc = #get_doc]
-        #(#cfgs)*
         #[inline]
-        #vis fn #ident(&self, #tx: &mut #p::Transaction) -> #p::StmResult<#ty> {
-            self.#inner.fields().#ident.#read(#tx)
-        }
+        #(#cfgs)*
+        #vis #getter #get_body
 
         #[doc = #set_doc]
-        #(#cfgs)*
         #[inline]
-        #vis fn #setter(&self, #tx: &mut #p::Transaction, #value: #ty) -> #p::StmResult<()> {
-            self.#inner.fields().#ident.#write(#tx, #value)
-        }
+        #(#cfgs)*
+        #vis #setter #set_body
 
         #[doc = #modify_doc]
-        #(#cfgs)*
         #[inline]
-        #vis fn #modifier(
-            &self,
-            #tx: &mut #p::Transaction,
-            #update: impl ::core::ops::FnOnce(#ty) -> #ty,
-        ) -> #p::StmResult<()> {
-            self.#inner.fields().#ident.#modify(#tx, #update)
-        }
+        #(#cfgs)*
+        #vis #modifier #modify_body
     }
 }
 
@@ -517,6 +547,8 @@ struct Block<'a> {
     self_ty: &'a Type,
     self_name: String,
     caches_ty: TokenStream,
+    /// The same, in expression position.
+    caches_new: TokenStream,
     tx: Ident,
     object: Ident,
     caches: Ident,
@@ -551,11 +583,15 @@ fn methods_block(m: &Methods, valid: &[bool]) -> TokenStream {
         self_ty,
         self_name,
         caches_ty: quote!(__SteadfastCaches #ty_g),
+        caches_new: {
+            let turbofish = ty_g.as_turbofish();
+            quote!(__SteadfastCaches #turbofish)
+        },
         tx: local("tx"),
         object: local("object"),
         caches: local("caches"),
     };
-    let (tx, object, caches) = (&b.tx, &b.object, &b.caches);
+    let (tx, object, caches, caches_new) = (&b.tx, &b.object, &b.caches, &b.caches_new);
 
     let good: Vec<&CachedFn> = m
         .fns
@@ -591,7 +627,7 @@ fn methods_block(m: &Methods, valid: &[bool]) -> TokenStream {
                     #tx: &mut #p::Transaction,
                     #object: &::std::sync::Arc<#p::Inner<#self_ty>>,
                 ) -> #p::StmResult<()> {
-                    let #caches = __SteadfastCaches {
+                    let #caches = #caches_new {
                         #(#cache_inits)*
                         __steadfast_marker: ::core::marker::PhantomData,
                     };
@@ -831,17 +867,36 @@ impl Block<'_> {
             quote!(#[doc = ""])
         };
         let doc = self.method_doc(f);
-        quote! {
-            #(#docs)*
-            #sep
-            #[doc = #doc]
-            #(#cfgs)*
-            #[allow(dead_code)]
-            #vis fn #ident(&self, #tx: &mut #p::Transaction) -> #p::StmResult<#value> {
-                let #object: &::std::sync::Arc<#p::Inner<#self_ty>> = #p::Handle::inner(self);
+        // The signature is spanned at the function's name, so that a clash with
+        // another method of the handle (a field's getter) is reported there.
+        let span = ident.span();
+        let (self_user, tx_user) = (respan(quote!(self), span), Ident::new("tx", span));
+        let attrs = respan(
+            quote! {
+                #sep
+                #[doc = #doc]
+                #[allow(dead_code)]
+            },
+            span,
+        );
+        let signature = respan(
+            quote!(fn #ident(&#self_user, #tx_user: &mut #p::Transaction) -> #p::StmResult<#value>),
+            span,
+        );
+        let block = braces_at(
+            quote! {
+                let #tx: &mut #p::Transaction = #tx_user;
+                let #object: &::std::sync::Arc<#p::Inner<#self_ty>> = #p::Handle::inner(#self_user);
                 let #caches = #p::Inner::ext::<#caches_ty>(#object);
                 #body
-            }
+            },
+            span,
+        );
+        quote! {
+            #(#docs)*
+            #attrs
+            #(#cfgs)*
+            #vis #signature #block
         }
     }
 

@@ -126,6 +126,22 @@ fn handle_name(cx: &Ctxt, input: &Input) {
     }
 }
 
+/// Fields whose getter would clash with another method of the handle: the
+/// expansion leaves their accessors out, so the clash is reported once.
+pub fn clashing_fields(fields: &[Field]) -> HashSet<String> {
+    let names: HashSet<String> = fields.iter().map(|f| unraw(f.ident)).collect();
+    names
+        .iter()
+        .filter(|name| {
+            RESERVED.contains(&name.as_str())
+                || ["set_", "modify_"]
+                    .iter()
+                    .any(|p| name.strip_prefix(p).is_some_and(|base| names.contains(base)))
+        })
+        .cloned()
+        .collect()
+}
+
 /// Names of the handle's methods that fields and caches must not take.
 pub const RESERVED: &[&str] = &["new", "new_in", "snapshot", "ptr_eq"];
 
