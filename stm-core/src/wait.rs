@@ -6,7 +6,7 @@
 //! A committer learns from locking a word whether the flag was set, and then,
 //! after publishing, wakes everyone in that variable's list.
 
-use crate::sync::{lock, AtomicUsize, Condvar, Mutex, Ordering};
+use crate::sync::{lock, Condvar, Mutex};
 use std::sync::Arc;
 
 /// One parked (or about to park) transaction.
@@ -53,7 +53,6 @@ impl Waiter {
 /// The waiters registered on one variable.
 #[derive(Debug, Default)]
 pub struct WaitList {
-    count: AtomicUsize,
     waiters: Mutex<Vec<Arc<Waiter>>>,
 }
 
@@ -70,14 +69,12 @@ impl WaitList {
         let mut list = lock(&self.waiters);
         list.retain(|w| !w.is_woken());
         list.push(waiter.clone());
-        self.count.store(list.len(), Ordering::SeqCst);
     }
 
     /// Removes `waiter` if it is still registered.
     pub fn deregister(&self, waiter: &Arc<Waiter>) {
         let mut list = lock(&self.waiters);
         list.retain(|w| !Arc::ptr_eq(w, waiter));
-        self.count.store(list.len(), Ordering::SeqCst);
     }
 
     /// Wakes and removes every registered waiter. The caller has published
@@ -85,7 +82,6 @@ impl WaitList {
     pub fn wake_all(&self) {
         let drained: Vec<Arc<Waiter>> = {
             let mut list = lock(&self.waiters);
-            self.count.store(0, Ordering::SeqCst);
             std::mem::take(&mut *list)
         };
         for waiter in drained {
