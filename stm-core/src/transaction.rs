@@ -875,12 +875,19 @@ impl Transaction {
             self.unlock_metas(None);
             return Err(CommitError::SerialGate);
         }
-        if edges_change && self.attach_edges() {
+        let attached = edges_change && self.attach_edges();
+        if attached {
             // Pairs with the committers' lock-then-check (see `VarCore`).
             fence(Ordering::SeqCst);
         }
         let write_version = GLOBAL_CLOCK.tick();
-        if write_version != self.read_version + 1 && !self.validate_reads(0, true) {
+        // No commit between our snapshot and our version means nothing we read
+        // changed, except when we attached dependents: a writer may have
+        // locked one of their variables before the attachment and not ticked
+        // yet, so it skipped them. Only validation (which finds it locked)
+        // tells.
+        let skip_validation = write_version == self.read_version + 1 && !attached;
+        if !skip_validation && !self.validate_reads(0, true) {
             self.detach_attached();
             self.unlock_all(locked, None);
             self.unlock_metas(None);
