@@ -14,7 +14,7 @@
 //! ```
 
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -168,6 +168,7 @@ fn main() {
         Some(arg) => arg.parse().expect("usage: world_bank [SECONDS]"),
         None => 2.0,
     };
+    assert!(seconds >= 1.0, "run for at least one second");
     let run_for = Duration::from_secs_f64(seconds);
 
     // ANCHOR: setup
@@ -185,18 +186,18 @@ fn main() {
     );
     println!("Three traders, one auditor and one forger run for {seconds} s.\n");
 
-    let stop = AtomicBool::new(false);
     let trades = AtomicU64::new(0);
     let audits = AtomicU64::new(0);
     let before = stats();
     let start = Instant::now();
+    let end = start + run_for; // every thread stops on its own at `end`
 
     thread::scope(|s| {
         for seed in 1..=3 {
-            let (world, stop, trades) = (&world, &stop, &trades);
+            let (world, trades) = (&world, &trades);
             s.spawn(move || {
                 let mut rng = Rng::new(seed);
-                while !stop.load(Ordering::Relaxed) {
+                while Instant::now() < end {
                     if trade(world, &mut rng) {
                         trades.fetch_add(1, Ordering::Relaxed);
                     }
@@ -204,7 +205,7 @@ fn main() {
             });
         }
         s.spawn(|| {
-            while !stop.load(Ordering::Relaxed) {
+            while Instant::now() < end {
                 audit(&world);
                 audits.fetch_add(1, Ordering::Relaxed);
             }
@@ -214,7 +215,7 @@ fn main() {
         println!("   time   commits  conflicts  invariant runs   (each line: the last 0.25 s)");
         let mut last = stats();
         let mut tick = 0;
-        while start.elapsed() < run_for {
+        while Instant::now() < end {
             thread::sleep(Duration::from_millis(250));
             tick += 1;
             if tick == 2 {
@@ -235,7 +236,6 @@ fn main() {
             );
         }
         // ANCHOR_END: stats
-        stop.store(true, Ordering::Relaxed);
     });
 
     let run = stats() - before;
