@@ -154,7 +154,11 @@ where
             record(Event::SerialRun);
         }
         tx.begin();
-        let outcome = catch_unwind(AssertUnwindSafe(|| body(&mut tx)));
+        // The commit runs invariant checks and eager caches: user code that
+        // may panic like the body (it runs before any lock is taken).
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            body(&mut tx).map(|value| (value, tx.commit()))
+        }));
         let outcome = match outcome {
             Ok(outcome) => outcome,
             Err(panic) => {
@@ -165,7 +169,7 @@ where
             }
         };
         let signal = match outcome {
-            Ok(value) => match tx.commit() {
+            Ok((value, committed)) => match committed {
                 Ok(()) => {
                     let hooks = tx.finish_commit();
                     leave(tx, token, nesting, hooks);
