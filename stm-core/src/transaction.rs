@@ -707,10 +707,15 @@ impl Transaction {
                 self.mode = outer;
                 match (outcome, self.doomed.clone()) {
                     (_, Some(e)) if !e.is_retry() => Err(e),
-                    (_, Some(_)) => Err(StmError::failed(Failure::InvalidCheck {
-                        invariant: name.clone(),
-                        reason: "called retry",
-                    })),
+                    (_, Some(_)) => {
+                        // The retry doomed the attempt as a retry, which would
+                        // block the registering transaction: replace it.
+                        self.doomed = None;
+                        Err(StmError::failed(Failure::InvalidCheck {
+                            invariant: name.clone(),
+                            reason: "called retry",
+                        }))
+                    }
                     (Ok(()), None) => Ok(()),
                     (Err(message), None) => {
                         record(Event::InvariantFailure);
