@@ -2,6 +2,7 @@
 //! invalidated exactly when something it read is written.
 
 use crate::error::StmResult;
+use crate::lock::Version;
 use crate::node::{Invalidate, Node, NodeKind};
 use crate::transaction::Transaction;
 use crate::tvar::TVar;
@@ -9,8 +10,9 @@ use std::fmt;
 use std::sync::{Arc, Weak};
 
 struct LazyInner<V: Send + Sync + 'static> {
-    /// `None` until computed, and again after each invalidation.
-    cell: TVar<Option<V>>,
+    /// `None` until computed, and again after each invalidation; the value
+    /// comes with the snapshot (read version) it was computed in.
+    cell: TVar<Option<(V, Version)>>,
     node: Arc<Node>,
 }
 
@@ -94,7 +96,7 @@ impl<V: Send + Sync + 'static> Clone for LazyCache<V> {
 impl<V: Clone + fmt::Debug + Send + Sync + 'static> fmt::Debug for LazyCache<V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("LazyCache")
-            .field(&self.inner.cell.load())
+            .field(&self.inner.cell.load().map(|(value, _)| value))
             .finish()
     }
 }

@@ -1045,7 +1045,7 @@ impl Transaction {
     /// `compute` and, when the result is valid for the committed state, stores it.
     pub(crate) fn cache_get<V, F>(
         &mut self,
-        cell: &TVar<Option<V>>,
+        cell: &TVar<Option<(V, Version)>>,
         node: &Arc<Node>,
         compute: F,
     ) -> StmResult<V>
@@ -1069,7 +1069,16 @@ impl Transaction {
         }
         let (cached, version) = self.read_committed(cell)?;
         self.reads.push(ReadEntry { core, version });
-        if let Some(value) = cached {
+        if let Some((value, computed_at)) = cached {
+            // Filling keeps the cell's version, so a value computed from a
+            // snapshot newer than ours may reflect writes we must not see
+            // (to inputs we read before, or that were not yet inputs). Move
+            // our snapshot forward first: that validates every read so far,
+            // the cell's included.
+            if computed_at > self.read_version && !self.extend() {
+                record(Event::Conflict);
+                return Err(self.doom(StmError::conflict()));
+            }
             record(Event::CacheHit);
             return Ok(value);
         }
@@ -1092,7 +1101,7 @@ impl Transaction {
     /// that saw it empty are not disturbed.
     fn fill_cache<V: Clone + Send + Sync + 'static>(
         &mut self,
-        cell: &TVar<Option<V>>,
+        cell: &TVar<Option<(V, Version)>>,
         version: Version,
         value: V,
         node: &Arc<Node>,
@@ -1116,7 +1125,9 @@ impl Transaction {
         fence(Ordering::SeqCst);
         let guard = self.guard();
         if self.validate_reads(reads_start, false) {
-            cell.inner.install(Owned::new(Some(value)), guard);
+            let computed_at = self.read_version;
+            cell.inner
+                .install(Owned::new(Some((value, computed_at))), guard);
             *lock(&node.deps) = deps;
             for dep in removed {
                 if let Some(var) = dep.upgrade() {
