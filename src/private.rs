@@ -11,9 +11,9 @@
 //! Linking the derive to the `#[methods]` block: the derive cannot see the
 //! block, and a struct may have none. The factory calls
 //! `(&Probe::<Account>::new()).__steadfast_link(tx, &inner)`. If `#[methods]`
-//! implemented [`Linked<Account>`] for `Probe<Account>` (allowed by the orphan
+//! implemented `Linked<Account>` for `Probe<Account>` (allowed by the orphan
 //! rules because `Account` is a local trait parameter), method resolution picks
-//! it at the first autoref step; otherwise it falls through to [`Unlinked`],
+//! it at the first autoref step; otherwise it falls through to `Unlinked`,
 //! implemented for `&Probe<T>`, which does nothing.
 
 use crate::{BuildError, CheckError};
@@ -80,7 +80,10 @@ impl<T: Object> Inner<T> {
     /// Stores the `#[methods]` block's caches.
     pub fn set_ext<E: Any + Send + Sync>(&self, ext: E) {
         if self.ext.set(Box::new(ext)).is_err() {
-            panic!("steadfast: the caches of a `{}` object were set twice", T::NAME);
+            panic!(
+                "steadfast: the caches of a `{}` object were set twice",
+                T::NAME
+            );
         }
     }
 
@@ -337,7 +340,11 @@ pub fn new_var<T: FieldValue>(value: T) -> TVar<T> {
 
 /// A lazy cache of a function that returns `Result<T, E>`: only `Ok` values
 /// are stored, an `Err` is returned and computed again next time.
-pub fn lazy_ok<T, E, F>(cache: &Lazy<T>, tx: &mut Transaction, mut compute: F) -> StmResult<Result<T, E>>
+pub fn lazy_ok<T, E, F>(
+    cache: &Lazy<T>,
+    tx: &mut Transaction,
+    mut compute: F,
+) -> StmResult<Result<T, E>>
 where
     F: FnMut(&mut Transaction) -> StmResult<Result<T, E>>,
 {
