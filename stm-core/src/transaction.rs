@@ -792,15 +792,23 @@ impl Transaction {
         }
         let mut next = 0;
         let mut eager_runs = 0u32;
-        let (mut invariants, mut eager): (Vec<Arc<Node>>, Vec<Arc<Node>>) = if self.ran.is_empty() {
-            (Vec::new(), Vec::new())
-        } else {
-            self.ran
-                .iter()
-                .filter(|r| r.is_new)
-                .map(|r| r.node.clone())
-                .partition(|n| n.is_invariant())
-        };
+        let (mut invariants, mut eager): (Vec<Arc<Node>>, Vec<Arc<Node>>) =
+            (Vec::new(), Vec::new());
+        // Nodes registered by this attempt already ran, in the body. They are
+        // not attached yet, so no write finds them: they run again only if
+        // the attempt has written something they read (possibly before they
+        // ran, which is harmless).
+        let mut fresh: Vec<(Arc<Node>, Vec<usize>)> = self
+            .ran
+            .iter()
+            .filter(|r| r.is_new)
+            .map(|r| {
+                (
+                    r.node.clone(),
+                    r.deps.iter().map(crate::var::dep_addr).collect(),
+                )
+            })
+            .collect();
         loop {
             let mut lazy: Vec<Arc<dyn Invalidate>> = Vec::new();
             while next < self.writes.len() {
@@ -838,6 +846,17 @@ impl Transaction {
             if next < self.writes.len() {
                 continue;
             }
+            fresh.retain(|(node, deps)| {
+                if !self.wrote_any(deps) {
+                    return true;
+                }
+                if node.is_invariant() {
+                    invariants.push(node.clone());
+                } else {
+                    eager.push(node.clone());
+                }
+                false
+            });
             if let Some(node) = eager.pop() {
                 eager_runs += 1;
                 if eager_runs > 10_000 {
