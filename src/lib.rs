@@ -40,7 +40,7 @@
 //!
 //! # fn main() -> Result<(), steadfast::BuildError> {
 //! let acc = TAccount::new(Account { owner: "ann".into(), balance: 10 })?;
-//! atomically(|tx| acc.set_balance(tx, acc.balance(tx)? - 3));
+//! atomically(|tx| acc.modify_balance(tx, |b| b - 3));
 //! assert_eq!(atomically(|tx| acc.label(tx)), "ann: 7");
 //!
 //! // A transaction that would leave the invariant broken fails, and none of
@@ -75,8 +75,11 @@ pub use steadfast_core::*;
 ///   invariant is named in the [`BuildError`].
 /// - `TAccount::new_in(tx, value) -> StmResult<TAccount>`: the same inside a
 ///   running transaction (a failing invariant fails that transaction).
-/// - per field, with the field's visibility: `balance(&self, tx)` reads it and
-///   `set_balance(&self, tx, value)` writes it.
+/// - per field, with the field's visibility: `balance(&self, tx)` reads it,
+///   `set_balance(&self, tx, value)` writes it and `modify_balance(&self, tx,
+///   |b| ..)` replaces it with a function of its value. (Rust does not accept
+///   `acc.set_balance(tx, acc.balance(tx)? - 3)`, which borrows `tx` twice:
+///   read into a local first, or use `modify_balance`.)
 /// - `snapshot(&self, tx) -> Account`: a plain copy of every field.
 /// - `ptr_eq(&self, &other)`: whether two handles are the same object.
 /// - `Clone` (another handle to the same object) and `Debug` (reads each
@@ -122,7 +125,8 @@ pub use steadfast_macros::Transactional;
 ///   becomes visible. A transaction may break an invariant and restore it
 ///   before its end. The handle's method returns the check's result.
 ///
-/// Unannotated items are left alone. Options, in `#[methods(..)]`:
+/// Unannotated items are left alone. A struct has at most one `#[methods]`
+/// block (the factory links exactly one). Options, in `#[methods(..)]`:
 /// `handle = Name` if the derive renamed the handle, `crate = path` if the
 /// `steadfast` crate is renamed.
 ///

@@ -11,9 +11,9 @@
 //! Linking the derive to the `#[methods]` block: the derive cannot see the
 //! block, and a struct may have none. The factory calls
 //! `(&Probe::<Account>::new()).__steadfast_link(tx, &inner)`. If `#[methods]`
-//! implemented `Linked<Account>` for `Probe<Account>` (allowed by the orphan
+//! implemented `MethodsBlock<Account>` for `Probe<Account>` (allowed by the orphan
 //! rules because `Account` is a local trait parameter), method resolution picks
-//! it at the first autoref step; otherwise it falls through to `Unlinked`,
+//! it at the first autoref step; otherwise it falls through to `NoMethodsBlock`,
 //! implemented for `&Probe<T>`, which does nothing.
 
 use crate::{BuildError, CheckError};
@@ -59,7 +59,7 @@ pub trait Handle: Sized {
 /// What a handle points to: the fields and the `#[methods]` block's caches.
 pub struct Inner<T: Object> {
     fields: T::Fields,
-    /// Filled once, while the factory's transaction runs, by `Linked`.
+    /// Filled once, while the factory's transaction runs, by `MethodsBlock`.
     ext: OnceLock<Box<dyn Any + Send + Sync>>,
 }
 
@@ -164,13 +164,13 @@ impl<T> Probe<T> {
 
 /// Implemented by `#[methods]` for `Probe<Struct>`: registers the block's
 /// invariants and eager caches and creates its lazy caches.
-pub trait Linked<T: Object> {
+pub trait MethodsBlock<T: Object> {
     /// Called by the factory inside its transaction.
     fn __steadfast_link(&self, tx: &mut Transaction, object: &Arc<Inner<T>>) -> StmResult<()>;
 }
 
 /// The fallback for a struct without a `#[methods]` block.
-pub trait Unlinked<T: Object> {
+pub trait NoMethodsBlock<T: Object> {
     /// Nothing to link.
     #[inline]
     fn __steadfast_link(&self, _tx: &mut Transaction, _object: &Arc<Inner<T>>) -> StmResult<()> {
@@ -178,7 +178,7 @@ pub trait Unlinked<T: Object> {
     }
 }
 
-impl<T: Object> Unlinked<T> for &Probe<T> {}
+impl<T: Object> NoMethodsBlock<T> for &Probe<T> {}
 
 // ---- what annotated functions return ----------------------------------------------
 

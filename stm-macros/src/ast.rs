@@ -45,7 +45,11 @@ impl<'a> Input<'a> {
                             ident: f.ident.as_ref().expect("named field"),
                             ty: &f.ty,
                             vis: &f.vis,
-                            docs: f.attrs.iter().filter(|a| a.path().is_ident("doc")).collect(),
+                            docs: f
+                                .attrs
+                                .iter()
+                                .filter(|a| a.path().is_ident("doc"))
+                                .collect(),
                             cfgs: cfgs(&f.attrs),
                         })
                         .collect(),

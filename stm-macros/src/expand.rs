@@ -130,8 +130,14 @@ fn derive_struct(input: &Input, fields: &[Field]) -> TokenStream {
         })
         .collect();
     // Spanned at the field's type: a type that cannot be shared is reported there.
-    let reads: Vec<_> = fields.iter().map(|f| Ident::new("read", f.ty.span())).collect();
-    let loads: Vec<_> = fields.iter().map(|f| Ident::new("load", f.ty.span())).collect();
+    let reads: Vec<_> = fields
+        .iter()
+        .map(|f| Ident::new("read", f.ty.span()))
+        .collect();
+    let loads: Vec<_> = fields
+        .iter()
+        .map(|f| Ident::new("load", f.ty.span()))
+        .collect();
     let cfgs: Vec<_> = fields.iter().map(|f| &f.cfgs).collect();
     let new_vars = fields.iter().map(|f| {
         let (ident, ty) = (f.ident, f.ty);
@@ -141,7 +147,7 @@ fn derive_struct(input: &Input, fields: &[Field]) -> TokenStream {
     let link = quote! {
         |#tx: &mut #p::Transaction, #object: &::std::sync::Arc<#p::Inner<#name #ty_g>>| {
             #[allow(unused_imports)]
-            use #p::{Linked as _, Unlinked as _};
+            use #p::{MethodsBlock as _, NoMethodsBlock as _};
             (&#p::Probe::<#name #ty_g>::new()).__steadfast_link(#tx, #object)
         }
     };
@@ -190,6 +196,7 @@ fn derive_struct(input: &Input, fields: &[Field]) -> TokenStream {
             }
 
             #[automatically_derived]
+            #[doc(hidden)]
             impl #impl_g #p::Object for #name #ty_g #where_c {
                 type Fields = #fields_ty #ty_g;
                 const NAME: &'static str = #name_str;
@@ -216,6 +223,7 @@ fn derive_struct(input: &Input, fields: &[Field]) -> TokenStream {
             }
 
             #[automatically_derived]
+            #[doc(hidden)]
             impl #impl_g #p::Handle for #handle #ty_g #where_c {
                 type Object = #name #ty_g;
 
@@ -350,7 +358,10 @@ fn accessor(f: &Field, p: &TokenStream, inner: &TokenStream) -> TokenStream {
     );
     let get_body = braces_at(quote!(#this.#inner.fields().#ident.#read(#tx)), at);
     let set_body = braces_at(quote!(#this.#inner.fields().#ident.#write(#tx, #value)), at);
-    let modify_body = braces_at(quote!(#this.#inner.fields().#ident.#modify(#tx, #update)), at);
+    let modify_body = braces_at(
+        quote!(#this.#inner.fields().#ident.#modify(#tx, #update)),
+        at,
+    );
     quote! {
         #(#docs)*
         #sep
@@ -571,7 +582,11 @@ fn methods_block(m: &Methods, valid: &[bool]) -> TokenStream {
         Some(ident) => ident.clone(),
         None => format_ident!("T{}", last.ident, span = last.ident.span()),
     };
-    handle_path.segments.last_mut().expect("a path has a segment").ident = handle_ident;
+    handle_path
+        .segments
+        .last_mut()
+        .expect("a path has a segment")
+        .ident = handle_ident;
 
     let generics = static_generics(&item.generics);
     let (impl_g, ty_g, where_c) = generics.split_for_impl();
@@ -621,7 +636,8 @@ fn methods_block(m: &Methods, valid: &[bool]) -> TokenStream {
             }
 
             #[automatically_derived]
-            impl #impl_g #p::Linked<#self_ty> for #p::Probe<#self_ty> #where_c {
+            #[doc(hidden)]
+            impl #impl_g #p::MethodsBlock<#self_ty> for #p::Probe<#self_ty> #where_c {
                 fn __steadfast_link(
                     &self,
                     #tx: &mut #p::Transaction,
@@ -681,7 +697,8 @@ pub fn replace_self(tokens: TokenStream, self_ty: &Type) -> TokenStream {
                     wrapped.into_iter().collect()
                 }
                 TokenTree::Group(group) => {
-                    let mut new = Group::new(group.delimiter(), replace_self(group.stream(), self_ty));
+                    let mut new =
+                        Group::new(group.delimiter(), replace_self(group.stream(), self_ty));
                     new.set_span(group.span());
                     vec![TokenTree::Group(new)]
                 }
@@ -731,9 +748,9 @@ impl Block<'_> {
     /// `let field = object.fields().field.read(tx)?;` for each field parameter.
     fn reads(&self, f: &CachedFn) -> TokenStream {
         let (p, object, tx) = (&self.p, &self.object, &self.tx);
-        let reads = f.fields().map(|(ident, _)| {
-            quote!(let #ident = #p::Inner::fields(#object).#ident.read(#tx)?;)
-        });
+        let reads = f
+            .fields()
+            .map(|(ident, _)| quote!(let #ident = #p::Inner::fields(#object).#ident.read(#tx)?;));
         quote!(#(#reads)*)
     }
 
@@ -743,7 +760,9 @@ impl Block<'_> {
         let ident = f.ident();
         let tx = &self.tx;
         let args = f.args.iter().map(|arg| match arg {
-            Arg::Field { ident, pat_type, .. } => {
+            Arg::Field {
+                ident, pat_type, ..
+            } => {
                 // Spanned at the parameter's type: a mismatch with the field's
                 // type is reported there.
                 quote_spanned!(pat_type.ty.span()=> &#ident)
@@ -848,7 +867,9 @@ impl Block<'_> {
             Kind::Lazy => {
                 let compute = self.compute(f);
                 match self.ok_only(f) {
-                    Some(_) => quote!(#p::lazy_ok(&#caches.#ident, #tx, |#tx: &mut #p::Transaction| #compute)),
+                    Some(_) => {
+                        quote!(#p::lazy_ok(&#caches.#ident, #tx, |#tx: &mut #p::Transaction| #compute))
+                    }
                     None => quote!(#caches.#ident.get(#tx, |#tx: &mut #p::Transaction| #compute)),
                 }
             }

@@ -134,9 +134,10 @@ pub fn clashing_fields(fields: &[Field]) -> HashSet<String> {
         .iter()
         .filter(|name| {
             RESERVED.contains(&name.as_str())
-                || ["set_", "modify_"]
-                    .iter()
-                    .any(|p| name.strip_prefix(p).is_some_and(|base| names.contains(base)))
+                || ["set_", "modify_"].iter().any(|p| {
+                    name.strip_prefix(p)
+                        .is_some_and(|base| names.contains(base))
+                })
         })
         .cloned()
         .collect()
@@ -297,10 +298,7 @@ fn plain_fn(cx: &Ctxt, f: &CachedFn) -> bool {
         ok = false;
     }
     if let Some(variadic) = &sig.variadic {
-        cx.error_spanned_by(
-            variadic,
-            format!("a `{name}` function cannot be variadic"),
-        );
+        cx.error_spanned_by(variadic, format!("a `{name}` function cannot be variadic"));
         ok = false;
     }
     ok

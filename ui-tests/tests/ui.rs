@@ -13,7 +13,11 @@ fn ui() {
         .filter(|path| path.extension().is_some_and(|e| e == "rs"))
         .collect();
     cases.sort();
-    assert!(cases.len() >= 20, "expected the ui cases in {}", dir.display());
+    assert!(
+        cases.len() >= 20,
+        "expected the ui cases in {}",
+        dir.display()
+    );
     let t = trybuild::TestCases::new();
     for case in &cases {
         let name = case.file_name().unwrap().to_string_lossy();
