@@ -73,6 +73,19 @@ pub fn call_at(path: TokenStream, args: TokenStream, span: Span) -> TokenStream 
     quote!(#path #group)
 }
 
+/// `prefix ty suffix` with our tokens at `span` and the user's type `ty`
+/// untouched (its own spans carry its name resolution): an error about the
+/// whole type is reported at `span`.
+fn around_at(
+    prefix: TokenStream,
+    ty: &TokenStream,
+    suffix: TokenStream,
+    span: Span,
+) -> TokenStream {
+    let (prefix, suffix) = (respan(prefix, span), respan(suffix, span));
+    quote!(#prefix #ty #suffix)
+}
+
 /// `{ body }` with the braces at `span` and the body's tokens untouched.
 fn braces_at(body: TokenStream, span: Span) -> TokenStream {
     let mut group = Group::new(proc_macro2::Delimiter::Brace, body);
@@ -114,7 +127,7 @@ fn derive_struct(input: &Input, fields: &[Field]) -> TokenStream {
         let (ident, ty, cfgs) = (f.ident, f.ty, &f.cfgs);
         let doc = format!("The variable holding `{}`.", unraw(ident));
         // Spanned at the field's type: a type that cannot be shared is reported there.
-        let var = respan(quote!(#p::TVar<#ty>), ty.span());
+        let var = around_at(quote!(#p::TVar<), &quote!(#ty), quote!(>), ty.span());
         quote!(#[doc = #doc] #(#cfgs)* pub #ident: #var,)
     });
     let idents: Vec<_> = fields.iter().map(|f| f.ident).collect();
@@ -122,11 +135,8 @@ fn derive_struct(input: &Input, fields: &[Field]) -> TokenStream {
         .iter()
         .map(|f| {
             let (ident, ty) = (f.ident, f.ty);
-            call_at(
-                quote!(#p::share_var::<#ty>),
-                quote!(&#fields_local.#ident),
-                ty.span(),
-            )
+            let path = around_at(quote!(#p::share_var::<), &quote!(#ty), quote!(>), ty.span());
+            call_at(path, quote!(&#fields_local.#ident), ty.span())
         })
         .collect();
     // Spanned at the field's type: a type that cannot be shared is reported there.
@@ -141,7 +151,8 @@ fn derive_struct(input: &Input, fields: &[Field]) -> TokenStream {
     let cfgs: Vec<_> = fields.iter().map(|f| &f.cfgs).collect();
     let new_vars = fields.iter().map(|f| {
         let (ident, ty) = (f.ident, f.ty);
-        call_at(quote!(#p::new_var::<#ty>), quote!(#ident), ty.span())
+        let path = around_at(quote!(#p::new_var::<), &quote!(#ty), quote!(>), ty.span());
+        call_at(path, quote!(#ident), ty.span())
     });
 
     let link = quote! {
@@ -322,15 +333,13 @@ fn accessor(f: &Field, p: &TokenStream, inner: &TokenStream) -> TokenStream {
         "Replaces `{name}` with `update` applied to its current value, inside a \
          transaction (like a read followed by `{setter}`)."
     );
-    // Signatures are spanned at the field's name, so a clash with another
-    // method of the handle is reported there; their parameters share that span.
+    let (tx, value, update) = (local("tx"), local("value"), local("update"));
+    // A clash with another method of the handle is reported at the field's
+    // name: a function's span runs from `fn` to its closing brace.
     let at = ident.span();
-    let (this, tx, value, update) = (
-        respan(quote!(self), at),
-        Ident::new("tx", at),
-        Ident::new("value", at),
-        Ident::new("update", at),
-    );
+    let fn_token = respan(quote!(fn), at);
+    let get_ret = around_at(quote!(#p::StmResult<), &quote!(#ty), quote!(>), at);
+    let unit_ret = respan(quote!(#p::StmResult<()>), at);
     // Spanned at the field's type: a type that cannot be shared is reported there.
     let span = ty.span();
     let (read, write, modify) = (
@@ -338,28 +347,10 @@ fn accessor(f: &Field, p: &TokenStream, inner: &TokenStream) -> TokenStream {
         Ident::new("write", span),
         Ident::new("modify", span),
     );
-    let getter = respan(
-        quote!(fn #ident(&#this, #tx: &mut #p::Transaction) -> #p::StmResult<#ty>),
-        at,
-    );
-    let setter = respan(
-        quote!(fn #setter(&#this, #tx: &mut #p::Transaction, #value: #ty) -> #p::StmResult<()>),
-        at,
-    );
-    let modifier = respan(
-        quote! {
-            fn #modifier(
-                &#this,
-                #tx: &mut #p::Transaction,
-                #update: impl ::core::ops::FnOnce(#ty) -> #ty,
-            ) -> #p::StmResult<()>
-        },
-        at,
-    );
-    let get_body = braces_at(quote!(#this.#inner.fields().#ident.#read(#tx)), at);
-    let set_body = braces_at(quote!(#this.#inner.fields().#ident.#write(#tx, #value)), at);
+    let get_body = braces_at(quote!(self.#inner.fields().#ident.#read(#tx)), at);
+    let set_body = braces_at(quote!(self.#inner.fields().#ident.#write(#tx, #value)), at);
     let modify_body = braces_at(
-        quote!(#this.#inner.fields().#ident.#modify(#tx, #update)),
+        quote!(self.#inner.fields().#ident.#modify(#tx, #update)),
         at,
     );
     quote! {
@@ -368,17 +359,24 @@ fn accessor(f: &Field, p: &TokenStream, inner: &TokenStream) -> TokenStream {
         #[doc = #get_doc]
         #[inline]
         #(#cfgs)*
-        #vis #getter #get_body
+        #vis #fn_token #ident(&self, #tx: &mut #p::Transaction) -> #get_ret
+        #get_body
 
         #[doc = #set_doc]
         #[inline]
         #(#cfgs)*
-        #vis #setter #set_body
+        #vis #fn_token #setter(&self, #tx: &mut #p::Transaction, #value: #ty) -> #unit_ret
+        #set_body
 
         #[doc = #modify_doc]
         #[inline]
         #(#cfgs)*
-        #vis #modifier #modify_body
+        #vis #fn_token #modifier(
+            &self,
+            #tx: &mut #p::Transaction,
+            #update: impl ::core::ops::FnOnce(#ty) -> #ty,
+        ) -> #unit_ret
+        #modify_body
     }
 }
 
@@ -792,13 +790,14 @@ impl Block<'_> {
         let stored = self.stored_ty(f);
         match f.kind() {
             Kind::Lazy => {
-                let new = call_at(quote!(#p::Lazy::<#stored>::new), quote!(), span);
+                let path = around_at(quote!(#p::Lazy::<), &stored, quote!(>::new), span);
+                let new = call_at(path, quote!(), span);
                 Some(quote!(#(#cfgs)* #ident: #new,))
             }
             Kind::Now => {
                 let compute = self.compute(f);
                 let new = call_at(
-                    quote!(#p::Eager::<#stored>::new),
+                    around_at(quote!(#p::Eager::<), &stored, quote!(>::new), span),
                     quote! {
                         #tx,
                         #object,
@@ -846,10 +845,11 @@ impl Block<'_> {
         let ret = f.value_ty().expect("checked by valid::return_type");
         let ret_tokens = self.ty(ret);
         let function = if f.tx().is_some() {
-            respan(quote!(#p::check_stm::<#ret_tokens>), ret.span())
+            quote!(#p::check_stm::<)
         } else {
-            respan(quote!(#p::check::<#ret_tokens>), ret.span())
+            quote!(#p::check::<)
         };
+        let function = around_at(function, &ret_tokens, quote!(>), ret.span());
         quote!({
             #reads
             #function(#call)
@@ -888,26 +888,15 @@ impl Block<'_> {
             quote!(#[doc = ""])
         };
         let doc = self.method_doc(f);
-        // The signature is spanned at the function's name, so that a clash with
-        // another method of the handle (a field's getter) is reported there.
+        // A clash with another method of the handle (a field's getter) is
+        // reported at the function's name: a function's span runs from `fn`
+        // to its closing brace.
         let span = ident.span();
-        let (self_user, tx_user) = (respan(quote!(self), span), Ident::new("tx", span));
-        let attrs = respan(
-            quote! {
-                #sep
-                #[doc = #doc]
-                #[allow(dead_code)]
-            },
-            span,
-        );
-        let signature = respan(
-            quote!(fn #ident(&#self_user, #tx_user: &mut #p::Transaction) -> #p::StmResult<#value>),
-            span,
-        );
+        let fn_token = respan(quote!(fn), span);
+        let ret = around_at(quote!(#p::StmResult<), &value, quote!(>), span);
         let block = braces_at(
             quote! {
-                let #tx: &mut #p::Transaction = #tx_user;
-                let #object: &::std::sync::Arc<#p::Inner<#self_ty>> = #p::Handle::inner(#self_user);
+                let #object: &::std::sync::Arc<#p::Inner<#self_ty>> = #p::Handle::inner(self);
                 let #caches = #p::Inner::ext::<#caches_ty>(#object);
                 #body
             },
@@ -915,9 +904,12 @@ impl Block<'_> {
         );
         quote! {
             #(#docs)*
-            #attrs
+            #sep
+            #[doc = #doc]
+            #[allow(dead_code)]
             #(#cfgs)*
-            #vis #signature #block
+            #vis #fn_token #ident(&self, #tx: &mut #p::Transaction) -> #ret
+            #block
         }
     }
 
