@@ -11,6 +11,7 @@ use std::thread;
 use steadfast::{atomically, methods, try_atomically, Transactional};
 use steadfast::{BuildError, StmResult, Transaction, TransactionError};
 
+// ANCHOR: account
 /// A plain struct. The derive generates `TAccount`, a shared handle that
 /// keeps each field in a transactional variable.
 #[derive(Clone, Debug, Transactional)]
@@ -37,11 +38,15 @@ impl Account {
     }
 }
 
+// ANCHOR_END: account
+
+// ANCHOR: transfer
 /// Composes: callers decide which transaction it is part of.
 fn transfer(tx: &mut Transaction, from: &TAccount, to: &TAccount, amount: i64) -> StmResult<()> {
     from.modify_balance(tx, |b| b - amount)?;
     to.modify_balance(tx, |b| b + amount)
 }
+// ANCHOR_END: transfer
 
 fn main() -> Result<(), BuildError> {
     let ann = TAccount::new(Account {
