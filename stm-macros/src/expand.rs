@@ -110,7 +110,7 @@ fn derive_struct(input: &Input, fields: &[Field]) -> TokenStream {
     let handle_str = handle.to_string();
     let fields_ty = fields_struct_name(input, &handle);
 
-    let generics = derive_generics(input, fields, &p);
+    let generics = derive_generics(input, fields);
     let (impl_g, ty_g, where_c) = generics.split_for_impl();
     let decl_g = &original.generics; // keeps defaults, for type declarations
     let debug_where = debug_where(&generics, fields);
@@ -383,7 +383,7 @@ fn accessor(f: &Field, p: &TokenStream, inner: &TokenStream) -> TokenStream {
 /// The struct's generics plus what the handle needs: each field type that
 /// mentions a type parameter is `Clone + Send + Sync + 'static`, each type
 /// parameter is `'static`, and the `bound = ".."` predicates.
-fn derive_generics(input: &Input, fields: &[Field], p: &TokenStream) -> Generics {
+fn derive_generics(input: &Input, fields: &[Field]) -> Generics {
     let mut generics = input.original.generics.clone();
     let mut predicates: Vec<WherePredicate> = Vec::new();
     for param in input.original.generics.type_params() {
@@ -393,7 +393,10 @@ fn derive_generics(input: &Input, fields: &[Field], p: &TokenStream) -> Generics
     for f in fields {
         if mentions_params(f.ty, &input.original.generics) {
             let ty = f.ty;
-            predicates.push(parse_quote!(#ty: #p::FieldValue));
+            // Spelled out (not `FieldValue`) so the handle's documentation reads plainly.
+            predicates.push(parse_quote!(
+                #ty: ::core::clone::Clone + ::core::marker::Send + ::core::marker::Sync + 'static
+            ));
         }
     }
     predicates.extend(input.attrs.bounds.iter().cloned());

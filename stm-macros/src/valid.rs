@@ -155,7 +155,7 @@ fn unraw(ident: &syn::Ident) -> String {
 
 /// Whether the impl block itself can be expanded.
 pub fn methods_block(cx: &Ctxt, m: &Methods) -> bool {
-    inherent(cx, m) && self_type(cx, m)
+    inherent(cx, m) && self_type(cx, m) && generic_over_all(cx, m)
 }
 
 /// Rule: an inherent impl, not a trait impl.
@@ -186,6 +186,49 @@ fn self_type(cx: &Ctxt, m: &Methods) -> bool {
             false
         }
     }
+}
+
+/// Rule: for a generic struct, the block is generic over all its parameters
+/// (`impl<T> Pair<T>`): the factory of every instantiation links one block.
+fn generic_over_all(cx: &Ctxt, m: &Methods) -> bool {
+    let Type::Path(p) = &*m.original.self_ty else {
+        return true;
+    };
+    let Some(last) = p.path.segments.last() else {
+        return true;
+    };
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return true;
+    };
+    let params: HashSet<String> = m
+        .original
+        .generics
+        .type_params()
+        .map(|t| t.ident.to_string())
+        .collect();
+    let mut seen = HashSet::new();
+    for arg in &args.args {
+        let ok = match arg {
+            syn::GenericArgument::Type(Type::Path(t)) => t
+                .path
+                .get_ident()
+                .is_some_and(|i| params.contains(&i.to_string()) && seen.insert(i.to_string())),
+            _ => false,
+        };
+        if !ok {
+            let name = &last.ident;
+            cx.error_spanned_by(
+                arg,
+                format!(
+                    "`#[methods]` goes on an `impl` generic over all of `{name}`'s type \
+                     parameters (`impl<T> {name}<T>`), not on one instantiation: every \
+                     `{name}<..>` object gets the same caches and invariants"
+                ),
+            );
+            return false;
+        }
+    }
+    true
 }
 
 /// Checks every annotated function; returns, per function, whether it is valid.
