@@ -83,7 +83,7 @@ pub use steadfast_core::*;
 /// - `snapshot(&self, tx) -> Account`: a plain copy of every field.
 /// - `ptr_eq(&self, &other)`: whether two handles are the same object.
 /// - `Clone` (another handle to the same object) and `Debug` (reads each
-///   field's latest committed value; never blocks or panics inside a transaction).
+X
 ///
 /// Every field type must be `Clone + Send + Sync + 'static`. Generic structs
 /// work: the handle requires that of each field type. A struct without a

@@ -36,6 +36,10 @@ mod std {}
 mod steadfast_core {}
 fn drop() {}
 
+/// Named like the struct the derive generates for `Weird`'s variables.
+#[derive(::core::clone::Clone)]
+struct WeirdFields;
+
 #[derive(Transactional)]
 pub struct Weird {
     tx: i64,
@@ -45,6 +49,7 @@ pub struct Weird {
     fields: i64,
     update: i64,
     inner: ::std::string::String,
+    extra: WeirdFields,
 }
 
 #[methods]
@@ -87,6 +92,7 @@ fn main() {
         fields: 5,
         update: 6,
         inner: "42".into(),
+        extra: WeirdFields,
     })
     .unwrap();
     assert_eq!(atomically(|t| w.total(t)), 21);
