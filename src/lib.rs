@@ -82,8 +82,9 @@ pub use steadfast_core::*;
 ///   read into a local first, or use `modify_balance`.)
 /// - `snapshot(&self, tx) -> Account`: a plain copy of every field.
 /// - `ptr_eq(&self, &other)`: whether two handles are the same object.
-/// - `Clone` (another handle to the same object) and `Debug` (reads each
-X
+/// - `Clone` (another handle to the same object) and `Debug` (each field's
+///   latest committed value, read without a transaction, so it may be used
+///   inside one; handles nested a few levels deep print as `TName { .. }`).
 ///
 /// Every field type must be `Clone + Send + Sync + 'static`. Generic structs
 /// work: the handle requires that of each field type. A struct without a
