@@ -98,7 +98,11 @@ fn a_failing_registration_fails_its_transaction_and_registers_nothing() {
     let v = r.unwrap_err().invariant_violation().cloned().unwrap();
     assert_eq!(v.invariant, "non-negative");
     assert_eq!(v.message, "-5 is negative");
-    assert_eq!(other.load(), 0, "a write of the failed transaction is visible");
+    assert_eq!(
+        other.load(),
+        0,
+        "a write of the failed transaction is visible"
+    );
     assert_eq!(runs_of(&runs), 1);
     // Not registered: writing `a` runs nothing.
     set(&a, -6).unwrap();
@@ -112,11 +116,18 @@ fn a_failing_registration_fails_its_transaction_and_registers_nothing() {
         b.write(tx, -1)?;
         Ok(())
     });
-    assert_eq!(r.unwrap_err().invariant_violation().unwrap().invariant, "b non-negative");
+    assert_eq!(
+        r.unwrap_err().invariant_violation().unwrap().invariant,
+        "b non-negative"
+    );
     assert_eq!(b.load(), 3);
     let n = runs_of(&runs);
     set(&b, -2).unwrap();
-    assert_eq!(runs_of(&runs), n, "a rolled-back registration stayed attached");
+    assert_eq!(
+        runs_of(&runs),
+        n,
+        "a rolled-back registration stayed attached"
+    );
 }
 
 #[test]
@@ -141,7 +152,11 @@ fn checks_run_only_after_transactions_that_wrote_what_they_read() {
         let (n, s) = (runs_of(&runs), thread_stats());
         f();
         assert_eq!(runs_of(&runs) - n, delta, "{what}");
-        assert_eq!((thread_stats() - s).invariant_runs as usize, delta, "{what} (stats)");
+        assert_eq!(
+            (thread_stats() - s).invariant_runs as usize,
+            delta,
+            "{what} (stats)"
+        );
     };
     expect(0, "writing an unrelated variable", &|| {
         atomically(|tx| unrelated.write(tx, 1))
@@ -183,7 +198,9 @@ fn checks_run_only_after_transactions_that_wrote_what_they_read() {
 fn a_commit_runs_only_the_checks_of_the_objects_it_wrote() {
     const OBJECTS: usize = 500;
     let vars: Vec<TVar<i64>> = (0..OBJECTS).map(|_| TVar::new(0)).collect();
-    let runs: Vec<Arc<AtomicUsize>> = (0..OBJECTS).map(|_| Arc::new(AtomicUsize::new(0))).collect();
+    let runs: Vec<Arc<AtomicUsize>> = (0..OBJECTS)
+        .map(|_| Arc::new(AtomicUsize::new(0)))
+        .collect();
     atomically(|tx| {
         for (v, r) in vars.iter().zip(&runs) {
             tx.invariant("non-negative", non_negative(v, r))?;
@@ -215,7 +232,11 @@ fn the_dependency_set_follows_what_the_check_read_last() {
             let (sel, b, c, runs) = (sel.clone(), b.clone(), c.clone(), runs.clone());
             tx.invariant("chosen is positive", move |tx| {
                 runs.fetch_add(1, Ordering::SeqCst);
-                let chosen = if sel.read(tx)? { b.read(tx)? } else { c.read(tx)? };
+                let chosen = if sel.read(tx)? {
+                    b.read(tx)?
+                } else {
+                    c.read(tx)?
+                };
                 if chosen > 0 {
                     Ok(())
                 } else {
@@ -237,7 +258,11 @@ fn the_dependency_set_follows_what_the_check_read_last() {
     assert_eq!(runs_of(&runs), n + 2);
     // Now b is no longer a dependency and c is.
     set(&b, -7).unwrap();
-    assert_eq!(runs_of(&runs), n + 2, "the old branch's variable still triggers the check");
+    assert_eq!(
+        runs_of(&runs),
+        n + 2,
+        "the old branch's variable still triggers the check"
+    );
     assert!(set(&c, 0).is_err());
     assert_eq!(runs_of(&runs), n + 3);
     // Switching back to b (now negative) is refused.
@@ -279,7 +304,10 @@ fn a_violation_rolls_back_and_names_the_invariant() {
     assert_eq!((a.load(), log.load()), (10, vec![]));
     assert_eq!((aborts.get(), commits.get()), (1, 0));
     let d = thread_stats() - before;
-    assert_eq!((d.invariant_runs, d.invariant_failures, d.commits), (1, 1, 0));
+    assert_eq!(
+        (d.invariant_runs, d.invariant_failures, d.commits),
+        (1, 1, 0)
+    );
 
     let panic = catch_unwind(AssertUnwindSafe(|| atomically(|tx| a.write(tx, -1)))).unwrap_err();
     let msg = panic_message(&*panic);
@@ -440,7 +468,11 @@ fn a_check_that_panics_at_commit_rolls_back_and_leaves_the_thread_clean() {
     assert_eq!(panic_message(&*r.unwrap_err()), "unlucky number");
     assert_eq!((a.load(), other.load()), (0, 0));
     assert!(!in_transaction());
-    assert_eq!(aborts.get(), 1, "the failed attempt's abort hooks did not run");
+    assert_eq!(
+        aborts.get(),
+        1,
+        "the failed attempt's abort hooks did not run"
+    );
     // The next transaction on this thread publishes only its own writes.
     let c = TVar::new(0i64);
     atomically(|tx| c.write(tx, 2));
@@ -477,9 +509,8 @@ fn writes_in_a_rolled_back_branch_do_not_trigger_checks() {
     assert_eq!(runs_of(&runs), n);
     assert_eq!((a.load(), c.load()), (1, 1));
     // A branch that keeps its bad write fails the whole transaction.
-    let r: Result<(), TransactionError<()>> = try_atomically(|tx| {
-        Ok(tx.or_else(|tx| a.write(tx, -100), |tx| c.write(tx, 2))?)
-    });
+    let r: Result<(), TransactionError<()>> =
+        try_atomically(|tx| Ok(tx.or_else(|tx| a.write(tx, -100), |tx| c.write(tx, 2))?));
     assert!(r.unwrap_err().invariant_violation().is_some());
     assert_eq!((a.load(), c.load()), (1, 1));
 }
@@ -531,7 +562,10 @@ fn checks_run_when_a_woken_transaction_commits() {
     let n = runs_of(&runs);
     atomically(|tx| go.write(tx, 10));
     let (r, commits) = within(30, "the woken transaction", move || waiter.join().unwrap());
-    assert_eq!(r.unwrap_err().invariant_violation().unwrap().message, "-5 is negative");
+    assert_eq!(
+        r.unwrap_err().invariant_violation().unwrap().message,
+        "-5 is negative"
+    );
     assert_eq!(commits, 0);
     assert_eq!(runs_of(&runs), n + 1);
     assert_eq!(a.load(), 5);
@@ -583,7 +617,8 @@ fn a_check_reading_through_a_variable_of_variables_tracks_the_inner_one() {
         })
     });
     assert!(set(&first, -3).is_err(), "a deep write escaped the check");
-    let r: Result<(), TransactionError<()>> = try_atomically(|tx| Ok(outer.write(tx, second.clone())?));
+    let r: Result<(), TransactionError<()>> =
+        try_atomically(|tx| Ok(outer.write(tx, second.clone())?));
     assert!(r.is_err(), "pointing at a negative variable");
     set(&second, 2).unwrap();
     atomically(|tx| outer.write(tx, second.clone()));
@@ -806,9 +841,16 @@ fn lazy_cache_computes_once_until_an_input_is_written() {
         atomically(|tx| unrelated.write(tx, i));
     }
     assert_eq!(counted_get(&cache, &x, &computes), 10);
-    assert_eq!(computes.load(Ordering::SeqCst), 1, "recomputed after an unrelated write");
+    assert_eq!(
+        computes.load(Ordering::SeqCst),
+        1,
+        "recomputed after an unrelated write"
+    );
     atomically(|tx| x.write(tx, 2));
-    assert!(!cache.is_filled(), "a committed write to an input leaves the cache filled");
+    assert!(
+        !cache.is_filled(),
+        "a committed write to an input leaves the cache filled"
+    );
     assert_eq!(counted_get(&cache, &x, &computes), 20);
     assert_eq!(computes.load(Ordering::SeqCst), 2);
     // Explicit invalidation.
@@ -886,7 +928,10 @@ fn lazy_cache_is_never_stale_inside_the_writing_transaction() {
         assert_eq!(fresh.get(tx, |tx| Ok(x.read(tx)? * 10))?, 80);
         Ok(())
     });
-    assert_eq!(atomically(|tx| fresh.get(tx, |tx| Ok(x.read(tx)? * 10))), 80);
+    assert_eq!(
+        atomically(|tx| fresh.get(tx, |tx| Ok(x.read(tx)? * 10))),
+        80
+    );
 }
 
 #[test]
@@ -972,7 +1017,11 @@ fn a_cache_filled_after_a_snapshot_is_not_mixed_into_it() {
             .unwrap();
         }
         let c = cache.get(tx, |tx| Ok(a.read(tx)? * 10))?;
-        assert_eq!(c, x * 10, "a cached value from a newer snapshot mixed with an older read");
+        assert_eq!(
+            c,
+            x * 10,
+            "a cached value from a newer snapshot mixed with an older read"
+        );
         Ok((x, c))
     });
     assert_eq!((x, c), (2, 20));
@@ -1038,7 +1087,11 @@ fn lazy_cache_stays_consistent_under_concurrent_writers() {
             thread::spawn(move || {
                 for i in 0..4_000 {
                     atomically(|tx| {
-                        let direct = if i % 2 == 0 { Some(vars[0].read(tx)?) } else { None };
+                        let direct = if i % 2 == 0 {
+                            Some(vars[0].read(tx)?)
+                        } else {
+                            None
+                        };
                         let sum = cache.get(tx, |tx| {
                             let mut s = 0;
                             for v in vars.iter() {
@@ -1092,7 +1145,11 @@ fn eager_cache_recomputes_only_after_writes_to_its_inputs() {
         assert_eq!(atomically(|tx| total.get(tx)), 30);
     }
     atomically(|tx| unrelated.write(tx, 1));
-    assert_eq!(computes.load(Ordering::SeqCst), 1, "reading or unrelated writes computed");
+    assert_eq!(
+        computes.load(Ordering::SeqCst),
+        1,
+        "reading or unrelated writes computed"
+    );
     let before = thread_stats();
     atomically(|tx| qty.write(tx, 4));
     assert_eq!(computes.load(Ordering::SeqCst), 2);
@@ -1137,7 +1194,11 @@ fn eager_cache_follows_a_deep_read() {
     assert_eq!(atomically(|tx| cache.get(tx)), 100);
     let n = computes.load(Ordering::SeqCst);
     atomically(|tx| first.write(tx, 3));
-    assert_eq!(computes.load(Ordering::SeqCst), n, "the old inner variable still triggers it");
+    assert_eq!(
+        computes.load(Ordering::SeqCst),
+        n,
+        "the old inner variable still triggers it"
+    );
     atomically(|tx| second.write(tx, 5));
     assert_eq!(atomically(|tx| cache.get(tx)), 5);
     assert_eq!(computes.load(Ordering::SeqCst), n + 1);
@@ -1170,7 +1231,10 @@ fn invariants_see_eager_caches_up_to_date() {
     atomically(|tx| a.write(tx, 5));
     assert_eq!(atomically(|tx| sum.get(tx)), 6);
     let r = set(&b, 6);
-    assert_eq!(r.unwrap_err().invariant_violation().unwrap().invariant, "sum below 10");
+    assert_eq!(
+        r.unwrap_err().invariant_violation().unwrap().invariant,
+        "sum below 10"
+    );
     assert_eq!(atomically(|tx| sum.get(tx)), 6);
 }
 

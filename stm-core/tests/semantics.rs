@@ -846,21 +846,17 @@ fn abort_hooks_run_on_every_failed_attempt_and_commit_hooks_only_once() {
         tx.on_abort(move || push(&ab, n));
         tx.on_commit(move || push(&co, n));
         let v = a.read(tx)?;
-        match n {
+        if n == 1 {
             // Attempt 1: someone commits to `a` before we do: a conflict.
-            1 => interfere(&a),
+            interfere(&a);
+        } else if n == 2 && !flag.read(tx)? {
             // Attempt 2: block until `flag` is set.
-            2 => {
-                if !flag.read(tx)? {
-                    let flag = flag.clone();
-                    thread::spawn(move || {
-                        thread::sleep(Duration::from_millis(20));
-                        atomically(|tx| flag.write(tx, true));
-                    });
-                    return retry();
-                }
-            }
-            _ => {}
+            let flag = flag.clone();
+            thread::spawn(move || {
+                thread::sleep(Duration::from_millis(20));
+                atomically(|tx| flag.write(tx, true));
+            });
+            return retry();
         }
         a.write(tx, v + 10)
     });
