@@ -115,7 +115,7 @@ fn money_in(world: &TWorld, tx: &mut Transaction) -> StmResult<i64> {
 #[test]
 fn money_is_conserved_while_threads_move_it() {
     const THREADS: usize = 3;
-    const ROUNDS: u64 = 1_500;
+    const ROUNDS: u64 = 5_000;
     let (world, players) = world();
     let start = Arc::new(Barrier::new(THREADS + 1));
     let done = Arc::new(AtomicBool::new(false));
@@ -163,7 +163,10 @@ fn money_is_conserved_while_threads_move_it() {
                                 Ok(())
                             });
                             let v = r.expect_err("minting must fail");
-                            assert_eq!(v.invariant_violation().unwrap().invariant, "World::conserved");
+                            assert_eq!(
+                                v.invariant_violation().unwrap().invariant,
+                                "World::conserved"
+                            );
                             minted += 1;
                         }
                         // A transfer that overdraws: must fail, naming the player's invariant.
@@ -175,7 +178,10 @@ fn money_is_conserved_while_threads_move_it() {
                                 Ok(())
                             });
                             let v = r.expect_err("overdrawing must fail");
-                            assert_eq!(v.invariant_violation().unwrap().invariant, "Player::not_in_debt");
+                            assert_eq!(
+                                v.invariant_violation().unwrap().invariant,
+                                "Player::not_in_debt"
+                            );
                             overdrawn += 1;
                         }
                     }
@@ -208,7 +214,10 @@ fn money_is_conserved_while_threads_move_it() {
     }
     done.store(true, Ordering::SeqCst);
     assert!(auditor.join().unwrap() >= 100);
-    assert_eq!(failures, (THREADS as u64 * ROUNDS / 10, THREADS as u64 * ROUNDS / 10));
+    assert_eq!(
+        failures,
+        (THREADS as u64 * ROUNDS / 10, THREADS as u64 * ROUNDS / 10)
+    );
     assert_eq!(atomically(|tx| money_in(&world, tx)), TOTAL);
     for p in &players {
         assert!(atomically(|tx| p.money(tx)) >= 0);
