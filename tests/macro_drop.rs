@@ -87,7 +87,11 @@ fn dropping_every_handle_frees_fields_caches_and_invariants() {
         assert!(live.load(Ordering::SeqCst) > 0);
     }
     wait_until_zero(&live);
-    assert_eq!(live.load(Ordering::SeqCst), 0, "a dropped object leaked values");
+    assert_eq!(
+        live.load(Ordering::SeqCst),
+        0,
+        "a dropped object leaked values"
+    );
 }
 
 #[derive(Clone, Transactional)]

@@ -65,9 +65,12 @@ fn a_generic_struct_with_methods_checks_and_caches_for_every_instance() {
     .unwrap();
     assert_eq!(atomically(|tx| ints.span(tx)), (1, 9));
     assert_eq!(
-        TBounded::new(Bounded { low: 2.5, high: 1.0 })
-            .unwrap_err()
-            .invariant(),
+        TBounded::new(Bounded {
+            low: 2.5,
+            high: 1.0
+        })
+        .unwrap_err()
+        .invariant(),
         Some("Bounded::ordered")
     );
     let r = try_atomically::<_, (), _>(|tx| Ok(words.set_low(tx, "cat".into())?));

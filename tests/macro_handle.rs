@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Barrier};
 use std::thread;
-use steadfast::{abort, atomically, try_atomically, TVar, Transactional, TransactionError};
+use steadfast::{abort, atomically, try_atomically, TVar, TransactionError, Transactional};
 
 #[derive(Clone, Debug, PartialEq, Transactional)]
 struct Account {
@@ -88,7 +88,10 @@ fn new_in_builds_inside_a_transaction_and_is_undone_with_it() {
         abort::<(), _>(())
     });
     assert!(r.is_err());
-    assert!(registry.load().is_none(), "an aborted transaction published nothing");
+    assert!(
+        registry.load().is_none(),
+        "an aborted transaction published nothing"
+    );
 
     atomically(|tx| {
         let acc = TAccount::new_in(
@@ -200,7 +203,10 @@ fn debug_prints_committed_fields_and_never_panics_inside_a_transaction() {
         Ok(format!("{acc:?}"))
     });
     assert_eq!(inside, r#"TAccount { owner: "ann", balance: 7 }"#);
-    assert_eq!(format!("{acc:?}"), r#"TAccount { owner: "ann", balance: 8 }"#);
+    assert_eq!(
+        format!("{acc:?}"),
+        r#"TAccount { owner: "ann", balance: 8 }"#
+    );
 
     let a = THolder::new(Holder {
         name: "a",
@@ -209,7 +215,10 @@ fn debug_prints_committed_fields_and_never_panics_inside_a_transaction() {
     })
     .unwrap();
     let text = format!("{a:?}");
-    assert!(text.contains("secret: <"), "a field without Debug shows its type: {text}");
+    assert!(
+        text.contains("secret: <"),
+        "a field without Debug shows its type: {text}"
+    );
     assert!(text.contains("Opaque>"), "{text}");
 
     // A cycle of handles prints a few levels deep, then stops.

@@ -106,7 +106,11 @@ fn a_commit_that_breaks_an_invariant_fails_and_publishes_nothing() {
     ));
     assert_eq!(atomically(|tx| acc.balance(tx)), 10);
     assert_eq!(atomically(|tx| acc.owner(tx)), "ann");
-    assert_eq!(atomically(|tx| other.balance(tx)), 0, "every write rolled back");
+    assert_eq!(
+        atomically(|tx| other.balance(tx)),
+        0,
+        "every write rolled back"
+    );
 }
 
 #[test]
@@ -132,11 +136,19 @@ fn only_transactions_that_write_an_input_run_the_check() {
     atomically(|tx| acc.balance(tx)); // warm up this thread's counters
     let before = thread_stats();
     atomically(|tx| acc.balance(tx));
-    assert_eq!((thread_stats() - before).invariant_runs, 0, "a reader runs nothing");
+    assert_eq!(
+        (thread_stats() - before).invariant_runs,
+        0,
+        "a reader runs nothing"
+    );
 
     let before = thread_stats();
     atomically(|tx| acc.set_balance(tx, 11));
-    assert_eq!((thread_stats() - before).invariant_runs, 1, "only `solvent`");
+    assert_eq!(
+        (thread_stats() - before).invariant_runs,
+        1,
+        "only `solvent`"
+    );
 
     let before = thread_stats();
     atomically(|tx| acc.set_owner(tx, "cy".into()));

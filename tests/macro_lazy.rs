@@ -90,10 +90,12 @@ fn a_write_to_an_input_invalidates_and_other_writes_do_not() {
     assert_eq!(atomically(|tx| d.word_count(tx)), 1);
     assert_eq!(calls.count(), 1, "title is not an input of word_count");
 
-    atomically(|tx| d.modify_words(tx, |mut w| {
-        w.push("b".into());
-        w
-    }));
+    atomically(|tx| {
+        d.modify_words(tx, |mut w| {
+            w.push("b".into());
+            w
+        })
+    });
     assert_eq!(atomically(|tx| d.word_count(tx)), 2);
     assert_eq!(calls.count(), 2);
     assert_eq!(atomically(|tx| d.word_count(tx)), 2);
@@ -200,10 +202,12 @@ fn deep_reads_invalidate_like_fields() {
     assert_eq!(calls.count(), 2, "a book on the shelf is an input");
 
     // Changing which books are on the shelf changes the inputs too.
-    atomically(|tx| shelf.modify_books(tx, |mut b| {
-        b.push(elsewhere.clone());
-        b
-    }));
+    atomically(|tx| {
+        shelf.modify_books(tx, |mut b| {
+            b.push(elsewhere.clone());
+            b
+        })
+    });
     assert_eq!(atomically(|tx| shelf.total_pages(tx)), 655);
     atomically(|tx| elsewhere.set_pages(tx, 10));
     assert_eq!(atomically(|tx| shelf.total_pages(tx)), 660);
@@ -285,7 +289,10 @@ fn another_threads_writes_are_seen_and_untouched_inputs_are_never_recomputed() {
     done.store(true, Ordering::SeqCst);
     for r in readers {
         let hits = r.join().unwrap();
-        assert!(hits >= 1_000, "y_doubled alone was answered from the cache: {hits}");
+        assert!(
+            hits >= 1_000,
+            "y_doubled alone was answered from the cache: {hits}"
+        );
     }
     assert_eq!(atomically(|tx| pair.x_squared(tx)), WRITES * WRITES);
     assert_eq!(y_calls.count(), 1, "y never changed: never recomputed");

@@ -90,7 +90,11 @@ fn a_commit_that_writes_an_input_recomputes_once_before_it_is_visible() {
     });
     assert_eq!(calls.count(), built + 1, "once per committing transaction");
     assert_eq!(atomically(|tx| acc.tier(tx)), Tier::Low);
-    assert_eq!(calls.count(), built + 1, "the new value was stored at commit");
+    assert_eq!(
+        calls.count(),
+        built + 1,
+        "the new value was stored at commit"
+    );
 
     atomically(|tx| acc.set_owner(tx, "bob".into()));
     assert_eq!(calls.count(), built + 1, "owner is not an input");
@@ -116,7 +120,11 @@ fn an_aborted_transaction_leaves_the_value_alone() {
     });
     assert!(r.is_err());
     assert_eq!(atomically(|tx| acc.tier(tx)), Tier::High);
-    assert_eq!(calls.count(), built, "nothing committed: nothing recomputed");
+    assert_eq!(
+        calls.count(),
+        built,
+        "nothing committed: nothing recomputed"
+    );
 }
 
 #[test]
@@ -134,12 +142,20 @@ fn readers_always_see_the_value_of_the_balance_they_read() {
     let mut reads = 0;
     while !writer.is_finished() || reads < 500 {
         let (balance, tier) = atomically(|tx| Ok((acc.balance(tx)?, acc.tier(tx)?)));
-        let expected = if balance >= 100 { Tier::High } else { Tier::Low };
+        let expected = if balance >= 100 {
+            Tier::High
+        } else {
+            Tier::Low
+        };
         assert_eq!(tier, expected, "balance {balance}");
         reads += 1;
     }
     writer.join().unwrap();
-    assert_eq!(calls.count(), built + 3_000, "one per committed write, none per read");
+    assert_eq!(
+        calls.count(),
+        built + 3_000,
+        "one per committed write, none per read"
+    );
 }
 
 // ---- deep reads -----------------------------------------------------------------------
