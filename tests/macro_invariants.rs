@@ -68,6 +68,13 @@ fn the_factory_names_the_violated_invariant() {
 }
 
 #[test]
+fn the_factory_checks_each_invariant_once() {
+    let before = thread_stats();
+    let _acc = account(1);
+    assert_eq!((thread_stats() - before).invariant_runs, 2);
+}
+
+#[test]
 fn new_in_fails_the_enclosing_transaction() {
     let r = try_atomically::<_, (), _>(|tx| {
         Ok(TAccount::new_in(
