@@ -16,6 +16,12 @@ struct LazyInner<V: Send + Sync + 'static> {
     node: Arc<Node>,
 }
 
+impl<V: Send + Sync + 'static> Drop for LazyInner<V> {
+    fn drop(&mut self) {
+        self.node.detach_everywhere();
+    }
+}
+
 impl<V: Clone + Send + Sync + 'static> Invalidate for LazyInner<V> {
     fn invalidate(&self, tx: &mut Transaction) -> StmResult<()> {
         self.cell.write(tx, None)

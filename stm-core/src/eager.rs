@@ -17,6 +17,12 @@ struct EagerInner<V: Send + Sync + 'static> {
     node: Arc<Node>,
 }
 
+impl<V: Send + Sync + 'static> Drop for EagerInner<V> {
+    fn drop(&mut self) {
+        self.node.detach_everywhere();
+    }
+}
+
 /// An eagerly maintained derived value (L42's `Cache.Now`).
 ///
 /// Created inside a transaction, which computes it once. Afterwards every

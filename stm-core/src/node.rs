@@ -77,6 +77,25 @@ impl Node {
     pub(crate) fn dep_addrs(&self) -> Vec<usize> {
         lock(&self.deps).iter().map(dep_addr).collect()
     }
+
+    /// Detaches the node from every variable it depends on: the cache it
+    /// serves is gone, so nothing must keep it (and what its computation
+    /// captured) alive, nor make later commits visit it.
+    pub(crate) fn detach_everywhere(self: &Arc<Node>) {
+        let deps = std::mem::take(&mut *lock(&self.deps));
+        if deps.is_empty() {
+            return;
+        }
+        let guard = crossbeam_epoch::pin();
+        for dep in deps {
+            if let Some(var) = dep.upgrade() {
+                var.core().detach(self);
+                // Running transactions may hold raw pointers to the variable:
+                // release this reference only after they are done.
+                guard.defer(move || drop(var));
+            }
+        }
+    }
 }
 
 /// Sorts and deduplicates captured reads into a dependency list.
