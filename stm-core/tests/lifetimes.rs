@@ -5,11 +5,88 @@
 //! polls (flushing the collector and running transactions) until the count
 //! it expects arrives, with a generous time limit.
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
 use steadfast_core::*;
+
+/// An allocator that accounts for the memory a thread allocates while it
+/// measures, wherever that memory is freed later (the engine frees through
+/// an epoch collector, possibly on another thread). Measured blocks carry a
+/// header that marks them.
+struct Accounting;
+
+const HEADER: usize = 16;
+const MARK: usize = 0x5EED_F00D_CAFE_BEEF;
+static MEASURED_BYTES: AtomicIsize = AtomicIsize::new(0);
+
+thread_local! {
+    static MEASURING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Where the caller's part of a block starts: after room for the mark, and
+/// aligned as the caller asked.
+fn offset(layout: Layout) -> usize {
+    HEADER.max(layout.align())
+}
+
+// SAFETY: every block is allocated by `System` with a layout `dealloc`
+// recomputes from the caller's layout (`offset` bytes larger, same
+// alignment), and the pointer handed out is `offset` bytes into it, so the
+// mark word just before it lies inside the block.
+unsafe impl GlobalAlloc for Accounting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let measuring = MEASURING.try_with(|m| m.get()).unwrap_or(false);
+        let off = offset(layout);
+        // SAFETY: a valid layout grown by `off` (a multiple of its alignment).
+        let base = unsafe {
+            System.alloc(Layout::from_size_align_unchecked(
+                layout.size() + off,
+                layout.align(),
+            ))
+        };
+        if base.is_null() {
+            return base;
+        }
+        // SAFETY: `off >= HEADER`, so both stay inside the block; the mark is
+        // word-aligned because `off` and the block are.
+        let ptr = unsafe { base.add(off) };
+        // SAFETY: as above.
+        unsafe { (ptr.sub(HEADER) as *mut usize).write(if measuring { MARK } else { 0 }) };
+        if measuring {
+            MEASURED_BYTES.fetch_add(layout.size() as isize, Ordering::SeqCst);
+        }
+        ptr
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `alloc` above: its mark precedes it.
+        if unsafe { (ptr.sub(HEADER) as *const usize).read() } == MARK {
+            MEASURED_BYTES.fetch_sub(layout.size() as isize, Ordering::SeqCst);
+        }
+        let off = offset(layout);
+        // SAFETY: the block and layout `alloc` used.
+        unsafe {
+            System.dealloc(
+                ptr.sub(off),
+                Layout::from_size_align_unchecked(layout.size() + off, layout.align()),
+            )
+        }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Accounting = Accounting;
+
+/// Runs `f` with this thread's allocations measured.
+fn measured(f: impl FnOnce()) {
+    MEASURING.with(|m| m.set(true));
+    f();
+    MEASURING.with(|m| m.set(false));
+}
 
 /// Counts live instances: +1 when made or cloned, -1 when dropped.
 #[derive(Debug)]
@@ -487,4 +564,55 @@ fn a_dropped_eager_cache_retires() {
     assert!((thread_stats() - before).eager_runs <= 1);
     settle("a dropped eager cache", || live(&c) == 0);
     assert_eq!(owner.n.load(), 3);
+}
+
+/// Caches created over a long-lived input and dropped: their bookkeeping
+/// goes with them. (The input keeps a list of what depends on it; a dropped
+/// cache must not stay in it, written or not.)
+#[test]
+fn dropped_lazy_caches_do_not_pile_up_on_a_long_lived_input() {
+    const CACHES: u64 = 2_000;
+    let input = TVar::new(1u64);
+    let quiet = TVar::new(1u64); // never written after the caches read it
+    let churn = |n: u64| {
+        for i in 0..n {
+            let cache: LazyCache<u64> = LazyCache::new();
+            let v = atomically(|tx| cache.get(tx, |tx| Ok(input.read(tx)? + quiet.read(tx)?)));
+            assert!(v >= 2);
+            drop(cache);
+            if i % 100 == 99 {
+                atomically(|tx| input.modify(tx, |v| v + 1));
+            }
+        }
+    };
+    churn(100); // warm up this thread's logs and the collector
+    let before = MEASURED_BYTES.load(Ordering::SeqCst);
+    measured(|| churn(CACHES));
+    // A leak keeps at least a node per cache (well over 100 bytes each).
+    let limit = 16 * CACHES as isize;
+    settle("the bookkeeping of dropped caches", || {
+        MEASURED_BYTES.load(Ordering::SeqCst) - before < limit
+    });
+}
+
+/// An eager cache dropped while its inputs live on, and are never written
+/// again: its computation (and what it captured) is freed with it.
+#[test]
+fn a_dropped_eager_cache_frees_its_computation_at_once() {
+    let c = counter();
+    let input = TVar::new(5u64);
+    let tag = Tracked::new(&c, 0);
+    let cache = atomically(|tx| {
+        let (input, tag) = (input.clone(), tag.clone());
+        EagerCache::new(tx, move |tx| {
+            let _keep = &tag;
+            input.read(tx)
+        })
+    });
+    drop(tag);
+    assert_eq!(atomically(|tx| cache.get(tx)), 5);
+    assert_eq!(live(&c), 1);
+    drop(cache);
+    settle("a dropped eager cache's computation", || live(&c) == 0);
+    assert_eq!(input.load(), 5);
 }
