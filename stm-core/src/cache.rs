@@ -71,6 +71,34 @@ impl<V: Clone + Send + Sync + 'static> LazyCache<V> {
     where
         F: FnOnce(&mut Transaction) -> StmResult<V>,
     {
+        let value = tx.cache_get(&self.inner.cell, &self.inner.node, |tx| {
+            compute(tx).map(Ok::<V, std::convert::Infallible>)
+        })?;
+        match value {
+            Ok(value) => Ok(value),
+            Err(never) => match never {},
+        }
+    }
+
+    /// Like [`LazyCache::get`] for a fallible computation: an `Ok` value is
+    /// stored, an `Err` is returned to the caller and never stored, so the
+    /// next call computes again.
+    ///
+    /// ```
+    /// use steadfast_core::{atomically, LazyCache, TVar};
+    /// let text = TVar::new(String::from("x"));
+    /// let parsed: LazyCache<u32> = LazyCache::new();
+    /// let parse = |tx: &mut _| Ok(text.read(tx)?.parse::<u32>());
+    /// assert!(atomically(|tx| parsed.try_get(tx, parse)).is_err());
+    /// assert!(!parsed.is_filled());
+    /// atomically(|tx| text.write(tx, "42".into()));
+    /// assert_eq!(atomically(|tx| parsed.try_get(tx, parse)), Ok(42));
+    /// assert!(parsed.is_filled());
+    /// ```
+    pub fn try_get<E, F>(&self, tx: &mut Transaction, compute: F) -> StmResult<Result<V, E>>
+    where
+        F: FnOnce(&mut Transaction) -> StmResult<Result<V, E>>,
+    {
         tx.cache_get(&self.inner.cell, &self.inner.node, compute)
     }
 

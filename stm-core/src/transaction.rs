@@ -1062,15 +1062,16 @@ impl Transaction {
 
     /// Reads a lazy cache: a hit costs one variable read; a miss computes with
     /// `compute` and, when the result is valid for the committed state, stores it.
-    pub(crate) fn cache_get<V, F>(
+    /// `compute`'s `Err` values are returned but never stored.
+    pub(crate) fn cache_get<V, E, F>(
         &mut self,
         cell: &TVar<Option<(V, Version)>>,
         node: &Arc<Node>,
         compute: F,
-    ) -> StmResult<V>
+    ) -> StmResult<Result<V, E>>
     where
         V: Clone + Send + Sync + 'static,
-        F: FnOnce(&mut Transaction) -> StmResult<V>,
+        F: FnOnce(&mut Transaction) -> StmResult<Result<V, E>>,
     {
         self.usable()?;
         if self.has_writes() && self.wrote_any(&node.dep_addrs()) {
@@ -1099,20 +1100,23 @@ impl Transaction {
                 return Err(self.doom(StmError::conflict()));
             }
             record(Event::CacheHit);
-            return Ok(value);
+            return Ok(Ok(value));
         }
         record(Event::CacheMiss);
         let reads_start = self.reads.len();
         let start = self.begin_capture();
         let result = compute(self);
         let captured = self.end_capture(start);
-        let value = result?;
+        let value = match result? {
+            Ok(value) => value,
+            Err(e) => return Ok(Err(e)),
+        };
         let deps = normalize(captured);
         let dep_addrs: Vec<usize> = deps.iter().map(crate::var::dep_addr).collect();
         if self.doomed.is_none() && !self.wrote_any(&dep_addrs) {
             self.fill_cache(cell, version, value.clone(), node, deps, reads_start);
         }
-        Ok(value)
+        Ok(Ok(value))
     }
 
     /// Stores a computed cache value if the cell and everything the
