@@ -224,3 +224,8 @@ impl std::error::Error for BuildError {}
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+
+/// Compiles and runs the README's example as a doctest, so it stays true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
