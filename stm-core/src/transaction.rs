@@ -71,8 +71,10 @@ struct WriteEntry {
     var: *const dyn ErasedVar,
     core: *const VarCore,
     value: Slot,
-    /// The `or_else` depth that last wrote this entry (for rollback).
-    depth: u32,
+    /// The `or_else` branch whose undo log covers this entry's value: the
+    /// entry may be overwritten in place only inside that branch or one nested
+    /// in it (see `Transaction::branch`).
+    branch: u32,
     /// The generation of the variable's dependents seen before locking.
     dependents_seen: u64,
     /// What locking the variable found (its version, whether waiters wait).
@@ -83,7 +85,7 @@ struct WriteEntry {
 struct Undo {
     index: usize,
     value: Slot,
-    depth: u32,
+    branch: u32,
 }
 
 /// A node this transaction ran, with what it read.
@@ -102,6 +104,8 @@ struct RanNode {
 
 /// Where an `or_else` branch started, to roll it back.
 pub(crate) struct Checkpoint {
+    /// The branch that was running when this one started.
+    parent: u32,
     writes: usize,
     undo: usize,
     commit_hooks: usize,
@@ -131,7 +135,14 @@ pub struct Transaction {
     /// than `INDEX_FROM`: a scan would make big transactions quadratic.
     write_index: HashMap<usize, usize>,
     undo: Vec<Undo>,
-    depth: u32,
+    /// The innermost running `or_else` branch (0: none). Branches are
+    /// numbered in the order they start, so a number at least `branch`
+    /// belongs to the running branch or to one nested in it that has ended;
+    /// a smaller one to a branch outside it, even one that ended before it
+    /// started (nesting depth cannot tell those apart).
+    branch: u32,
+    /// The last branch number handed out in this attempt.
+    branches: u32,
     commit_hooks: Vec<Box<dyn FnOnce()>>,
     abort_hooks: Vec<Box<dyn FnOnce()>>,
     mode: Mode,
@@ -193,7 +204,8 @@ impl Transaction {
             write_filter: 0,
             write_index: HashMap::new(),
             undo: Vec::new(),
-            depth: 0,
+            branch: 0,
+            branches: 0,
             commit_hooks: Vec::new(),
             abort_hooks: Vec::new(),
             mode: Mode::Normal,
@@ -227,7 +239,8 @@ impl Transaction {
         if !self.write_index.is_empty() {
             self.write_index.clear();
         }
-        self.depth = 0;
+        self.branch = 0;
+        self.branches = 0;
         self.mode = Mode::Normal;
         self.capturing = 0;
         // The rest is empty in ordinary transactions: skip the drop calls.
@@ -421,19 +434,19 @@ impl Transaction {
         }
         let core: *const VarCore = var.core();
         match self.find_write(core) {
-            Some(i) if self.writes[i].depth >= self.depth => {
+            Some(i) if self.writes[i].branch >= self.branch => {
                 self.writes[i].value.set(value);
             }
             Some(i) => {
-                // Written before the current `or_else` branch: keep the old
-                // value so the branch can be rolled back.
+                // Last saved outside the current `or_else` branch: keep the
+                // old value so the branch can be rolled back.
                 let old = std::mem::replace(&mut self.writes[i].value, Slot::new(value));
                 self.undo.push(Undo {
                     index: i,
                     value: old,
-                    depth: self.writes[i].depth,
+                    branch: self.writes[i].branch,
                 });
-                self.writes[i].depth = self.depth;
+                self.writes[i].branch = self.branch;
             }
             None => {
                 self.write_filter |= filter_bit(core);
@@ -441,7 +454,7 @@ impl Transaction {
                     var: var.erased(),
                     core,
                     value: Slot::new(value),
-                    depth: self.depth,
+                    branch: self.branch,
                     dependents_seen: 0,
                     locked: Locked {
                         version: 0,
@@ -511,8 +524,10 @@ impl Transaction {
     // ---- or_else ------------------------------------------------------------
 
     pub(crate) fn checkpoint(&mut self) -> Checkpoint {
-        self.depth += 1;
+        self.branches += 1;
+        let parent = std::mem::replace(&mut self.branch, self.branches);
         Checkpoint {
+            parent,
             writes: self.writes.len(),
             undo: self.undo.len(),
             commit_hooks: self.commit_hooks.len(),
@@ -521,9 +536,11 @@ impl Transaction {
         }
     }
 
-    /// Keeps what the branch did.
-    pub(crate) fn release(&mut self, _cp: Checkpoint) {
-        self.depth -= 1;
+    /// Keeps what the branch did: it becomes part of the enclosing branch,
+    /// whose rollback also undoes it (the branch's undo entries and new write
+    /// entries all come after the enclosing checkpoint).
+    pub(crate) fn release(&mut self, cp: Checkpoint) {
+        self.branch = cp.parent;
     }
 
     /// Undoes what the branch wrote and registered; keeps its reads, so a
@@ -532,7 +549,7 @@ impl Transaction {
         while self.undo.len() > cp.undo {
             let undo = self.undo.pop().expect("checked length");
             self.writes[undo.index].value = undo.value;
-            self.writes[undo.index].depth = undo.depth;
+            self.writes[undo.index].branch = undo.branch;
         }
         if self.writes.len() > INDEX_FROM {
             if cp.writes > INDEX_FROM {
@@ -547,7 +564,7 @@ impl Transaction {
         self.write_filter = self.writes.iter().fold(0, |f, w| f | filter_bit(w.core));
         self.commit_hooks.truncate(cp.commit_hooks);
         self.ran.truncate(cp.ran);
-        self.depth -= 1;
+        self.branch = cp.parent;
         self.abort_hooks.split_off(cp.abort_hooks)
     }
 

@@ -678,6 +678,177 @@ fn nested_or_else_restores_each_level() {
     assert_eq!((a.load(), b.load()), (1, 60));
 }
 
+#[test]
+fn an_or_else_after_a_kept_branch_still_rolls_back() {
+    // A variable written by an earlier or_else branch that was kept, then by a
+    // later branch that retries: the later branch must be undone. (With undo
+    // bookkeeping by nesting depth, both branches had depth 1, the later write
+    // overwrote the earlier one in place and could not be undone.)
+    let x = TVar::new(0i64);
+    let r = atomically(|tx| {
+        tx.or_else(|tx| x.write(tx, 1), |_tx| unreachable!())?;
+        tx.or_else(
+            |tx| {
+                x.write(tx, 2)?;
+                retry()
+            },
+            |tx| x.read(tx),
+        )
+    });
+    assert_eq!(r, 1);
+    assert_eq!(x.load(), 1);
+
+    // The same one level down: the kept branch is nested in the one that retries.
+    let r = atomically(|tx| {
+        x.write(tx, 10)?;
+        tx.or_else(
+            |tx| {
+                tx.or_else(|tx| x.write(tx, 20), |_tx| unreachable!())?;
+                tx.or_else(|tx| x.write(tx, 30), |_tx| unreachable!())?;
+                assert_eq!(x.read(tx)?, 30);
+                retry()
+            },
+            |tx| x.read(tx),
+        )
+    });
+    assert_eq!(r, 10);
+    assert_eq!(x.load(), 10);
+}
+
+mod or_else_model {
+    //! Random programs of writes, reads and nested `or_else` (either branch
+    //! may end in `retry`), run by the engine and by an obvious model: copy
+    //! the state when a branch starts, put the copy back if the branch
+    //! retries. Both must agree on every read and on what is committed.
+    use proptest::prelude::*;
+    use std::cell::RefCell;
+    use steadfast_core::*;
+
+    const VARS: usize = 3;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Write(usize, i32),
+        Read(usize),
+        OrElse {
+            first: Vec<Op>,
+            first_retries: bool,
+            second: Vec<Op>,
+            second_retries: bool,
+        },
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let leaf = prop_oneof![
+            (0..VARS, 0..100i32).prop_map(|(v, x)| Op::Write(v, x)),
+            (0..VARS).prop_map(Op::Read),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            (
+                prop::collection::vec(inner.clone(), 0..5),
+                any::<bool>(),
+                prop::collection::vec(inner, 0..5),
+                any::<bool>(),
+            )
+                .prop_map(|(first, first_retries, second, second_retries)| {
+                    Op::OrElse {
+                        first,
+                        first_retries,
+                        second,
+                        second_retries,
+                    }
+                })
+        })
+    }
+
+    /// Runs `ops` on `state`; `Err(())` means the program retried.
+    fn model(ops: &[Op], state: &mut [i32; VARS], seen: &mut Vec<i32>) -> Result<(), ()> {
+        for op in ops {
+            match op {
+                Op::Write(v, x) => state[*v] = *x,
+                Op::Read(v) => seen.push(state[*v]),
+                Op::OrElse {
+                    first,
+                    first_retries,
+                    second,
+                    second_retries,
+                } => {
+                    let saved = *state;
+                    let retried = model(first, state, seen).is_err() || *first_retries;
+                    if retried {
+                        *state = saved;
+                        model(second, state, seen)?;
+                        if *second_retries {
+                            return Err(());
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn engine(
+        ops: &[Op],
+        vars: &[TVar<i32>],
+        tx: &mut Transaction,
+        seen: &RefCell<Vec<i32>>,
+    ) -> StmResult<()> {
+        let branch = |tx: &mut Transaction, ops: &[Op], retries: bool| {
+            engine(ops, vars, tx, seen)?;
+            if retries {
+                retry()
+            } else {
+                Ok(())
+            }
+        };
+        for op in ops {
+            match op {
+                Op::Write(v, x) => vars[*v].write(tx, *x)?,
+                Op::Read(v) => {
+                    let value = vars[*v].read(tx)?;
+                    seen.borrow_mut().push(value);
+                }
+                Op::OrElse {
+                    first,
+                    first_retries,
+                    second,
+                    second_retries,
+                } => tx.or_else(
+                    |tx| branch(tx, first, *first_retries),
+                    |tx| branch(tx, second, *second_retries),
+                )?,
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+        #[test]
+        fn or_else_matches_the_model(ops in prop::collection::vec(op(), 0..8)) {
+            let initial = [7, 8, 9];
+            let vars: Vec<TVar<i32>> = initial.iter().map(|&x| TVar::new(x)).collect();
+            // The program runs as the first branch of an alternative that does
+            // nothing, so a program that retries commits nothing instead of
+            // blocking.
+            let mut expected_state = initial;
+            let mut expected_seen = Vec::new();
+            if model(&ops, &mut expected_state, &mut expected_seen).is_err() {
+                expected_state = initial;
+            }
+            let seen = atomically(|tx| {
+                let seen = RefCell::new(Vec::new());
+                tx.or_else(|tx| engine(&ops, &vars, tx, &seen), |_tx| Ok(()))?;
+                Ok(seen.into_inner())
+            });
+            prop_assert_eq!(seen, expected_seen);
+            let state: Vec<i32> = vars.iter().map(|v| v.load()).collect();
+            prop_assert_eq!(state, expected_state.to_vec());
+        }
+    }
+}
+
 /// Spawns a transaction that blocks until either branch can proceed.
 fn spawn_either(a: &TVar<i64>, b: &TVar<i64>, runs: &Arc<AtomicUsize>) -> thread::JoinHandle<i64> {
     let (a, b, runs) = (a.clone(), b.clone(), runs.clone());
