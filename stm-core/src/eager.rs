@@ -5,8 +5,43 @@ use crate::error::{Failure, StmError, StmResult};
 use crate::node::{Node, NodeKind};
 use crate::transaction::Transaction;
 use crate::tvar::TVar;
+use std::cell::RefCell;
 use std::fmt;
 use std::sync::{Arc, Weak};
+
+thread_local! {
+    /// The eager caches this thread is computing inside `get` right now.
+    static COMPUTING: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Marks one eager cache as computing inside `get` while it lives. Caches
+/// defined through each other would otherwise recurse until the stack
+/// overflows: meeting a cache again inside its own computation is a cycle.
+struct Computing(usize);
+
+impl Computing {
+    fn enter(id: usize) -> StmResult<Computing> {
+        COMPUTING.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.contains(&id) {
+                return Err(StmError::failed(Failure::DerivationCycle));
+            }
+            c.push(id);
+            Ok(Computing(id))
+        })
+    }
+}
+
+impl Drop for Computing {
+    fn drop(&mut self) {
+        let _ = COMPUTING.try_with(|c| {
+            let mut c = c.borrow_mut();
+            if let Some(i) = c.iter().rposition(|&id| id == self.0) {
+                c.remove(i);
+            }
+        });
+    }
+}
 
 /// Computes the value; `None` means the owner it computes from is gone.
 type ComputeFn<V> = dyn Fn(&mut Transaction) -> StmResult<Option<V>> + Send + Sync;
@@ -112,18 +147,23 @@ impl<V: Clone + Send + Sync + 'static> EagerCache<V> {
     /// has itself written one of the inputs.
     pub fn get(&self, tx: &mut Transaction) -> StmResult<V> {
         let stored = self.inner.value.read(tx)?;
+        let id = Arc::as_ptr(&self.inner) as *const () as usize;
         if tx.has_writes() && tx.wrote_any(&self.inner.node.dep_addrs()) {
+            let _computing = Computing::enter(id)?;
             if let Some(fresh) = (self.inner.compute)(tx)? {
                 return Ok(fresh);
             }
         }
         match stored {
             Some(value) => Ok(value),
-            None => (self.inner.compute)(tx)?.ok_or_else(|| {
-                // Only reachable for a cache whose creating transaction never
-                // committed and whose owner is gone: nothing to derive from.
-                StmError::failed(Failure::OwnerGone)
-            }),
+            None => {
+                let _computing = Computing::enter(id)?;
+                (self.inner.compute)(tx)?.ok_or_else(|| {
+                    // Only reachable for a cache whose creating transaction never
+                    // committed and whose owner is gone: nothing to derive from.
+                    StmError::failed(Failure::OwnerGone)
+                })
+            }
         }
     }
 }
