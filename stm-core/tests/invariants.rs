@@ -956,6 +956,32 @@ fn lazy_cache_does_not_cache_errors_or_panics() {
     assert!(!cache.is_filled());
     assert_eq!(atomically(|tx| cache.get(tx, |tx| x.read(tx))), 1);
     assert!(cache.is_filled());
+
+    // A fallible computation: its errors are returned, computed again on
+    // every read, and never stored; its first success is.
+    let text = TVar::new(String::from("nope"));
+    let parsed: LazyCache<i64> = LazyCache::new();
+    let computes = AtomicUsize::new(0);
+    let parse = |tx: &mut Transaction| {
+        computes.fetch_add(1, Ordering::SeqCst);
+        Ok(text.read(tx)?.parse::<i64>())
+    };
+    for _ in 0..3 {
+        assert!(atomically(|tx| parsed.try_get(tx, parse)).is_err());
+        assert!(!parsed.is_filled());
+    }
+    assert_eq!(computes.load(Ordering::SeqCst), 3);
+    atomically(|tx| text.write(tx, "42".into()));
+    for _ in 0..3 {
+        assert_eq!(atomically(|tx| parsed.try_get(tx, parse)), Ok(42));
+    }
+    assert_eq!(computes.load(Ordering::SeqCst), 4);
+    atomically(|tx| text.write(tx, "x".into()));
+    assert!(atomically(|tx| parsed.try_get(tx, parse)).is_err());
+    assert!(
+        !parsed.is_filled(),
+        "an error replaced nothing but must not be stored"
+    );
 }
 
 /// Two threads filling the same empty cache at the same time: neither
@@ -1265,4 +1291,39 @@ fn chained_eager_caches_update_in_one_commit() {
     assert_eq!(atomically(|tx| Ok((ca.get(tx)?, cb.get(tx)?))), (10, 20));
     atomically(|tx| b.write(tx, 0));
     assert_eq!(atomically(|tx| Ok((ca.get(tx)?, cb.get(tx)?))), (10, 10));
+}
+
+/// Two eager caches defined through each other (a = b + 1, b = a + 1) never
+/// settle: the commit that closes the loop fails with a derivation cycle,
+/// and nothing it wrote becomes visible. The loop is closed through a
+/// variable holding the second cache, read by the first.
+#[test]
+fn eager_caches_defined_through_each_other_fail_with_a_derivation_cycle() {
+    let slot: TVar<Option<EagerCache<i64>>> = TVar::new(None);
+    let x = TVar::new(0i64);
+    let a = atomically(|tx| {
+        let (slot, x) = (slot.clone(), x.clone());
+        EagerCache::new(tx, move |tx| {
+            let b = match slot.read(tx)? {
+                Some(b) => b.get(tx)?,
+                None => 0,
+            };
+            Ok(x.read(tx)? + b + 1)
+        })
+    });
+    let b = atomically(|tx| {
+        let a = a.clone();
+        EagerCache::new(tx, move |tx| Ok(a.get(tx)? + 1))
+    });
+    assert_eq!(atomically(|tx| Ok((a.get(tx)?, b.get(tx)?))), (1, 2));
+    let r = within(60, "closing the loop", {
+        let (slot, b) = (slot.clone(), b.clone());
+        move || try_atomically::<(), (), _>(|tx| Ok(slot.write(tx, Some(b.clone()))?))
+    });
+    assert_eq!(r, Err(TransactionError::Failed(Failure::DerivationCycle)));
+    assert!(slot.load().is_none());
+    assert_eq!(atomically(|tx| Ok((a.get(tx)?, b.get(tx)?))), (1, 2));
+    // Still usable: an ordinary write recomputes both.
+    atomically(|tx| x.write(tx, 10));
+    assert_eq!(atomically(|tx| Ok((a.get(tx)?, b.get(tx)?))), (11, 12));
 }
