@@ -630,10 +630,12 @@ fn a_check_reading_through_a_variable_of_variables_tracks_the_inner_one() {
 
 // ---- the registration race ---------------------------------------------------------
 
-/// A registrant caps a counter at the value it reads, while writers keep
-/// incrementing it. Either a writer's increment serialises before the
-/// registration (and the check reads it), or after (and the check refuses
-/// it): in the final state every counter is at most its cap.
+/// Races registrations against writers, round after round. Each round makes
+/// a fresh counter that two writers keep incrementing (refusals by an
+/// invariant named "capped" are expected), and registers something over it
+/// with `register`, inside one transaction. Returns every round's counter
+/// with what `register` returned, and the writers' (committed, refused)
+/// counts.
 ///
 /// To make the race likely rather than lucky, both sides are slowed down at
 /// the right place: each writer commit also moves another invariant's
@@ -641,9 +643,10 @@ fn a_check_reading_through_a_variable_of_variables_tracks_the_inner_one() {
 /// the writer busy between locking the counter and taking its commit version;
 /// and the registrant's commit runs a slow check (of a scratch variable it
 /// writes) after its last read of the counter, for a varying time.
-#[test]
-fn registration_races_with_writers_and_loses_no_increment() {
-    const ROUNDS: usize = 600;
+fn race_registrations<R>(
+    rounds: usize,
+    register: impl Fn(&mut Transaction, &Arc<TVar<i64>>) -> StmResult<R>,
+) -> (Vec<(Arc<TVar<i64>>, R)>, (u64, u64)) {
     const FILLERS: usize = 200;
     let current = Arc::new(Mutex::new(Arc::new(TVar::new(0i64))));
     let stop = Arc::new(AtomicBool::new(false));
@@ -702,9 +705,9 @@ fn registration_races_with_writers_and_loses_no_increment() {
             })
         })
         .collect();
-    let mut registered = Vec::with_capacity(ROUNDS);
+    let mut registered = Vec::with_capacity(rounds);
     let mut seed = 0x5EED;
-    for round in 0..ROUNDS {
+    for round in 0..rounds {
         let x = Arc::new(TVar::new(0i64));
         *current.lock().unwrap() = x.clone();
         // Let the writers pick it up.
@@ -712,19 +715,12 @@ fn registration_races_with_writers_and_loses_no_increment() {
             thread::yield_now();
         }
         delay.store((next(&mut seed) % 4_000) as usize, Ordering::Relaxed);
-        let cap = atomically(|tx| {
-            let cap = x.read(tx)?;
-            tx.invariant_owned("capped", &x, move |x: &TVar<i64>, tx| {
-                if x.read(tx)? <= cap {
-                    Ok(())
-                } else {
-                    Err(CheckError::violated("over the cap"))
-                }
-            })?;
+        let r = atomically(|tx| {
+            let r = register(tx, &x)?;
             scratch.write(tx, round as u64)?;
-            Ok(cap)
+            Ok(r)
         });
-        registered.push((x, cap));
+        registered.push((x, r));
     }
     stop.store(true, Ordering::Relaxed);
     let mut totals = (0, 0);
@@ -732,6 +728,27 @@ fn registration_races_with_writers_and_loses_no_increment() {
         let (ok, refused) = w.join().unwrap();
         totals = (totals.0 + ok, totals.1 + refused);
     }
+    (registered, totals)
+}
+
+/// A registrant caps a counter at the value it reads, while writers keep
+/// incrementing it. Either a writer's increment serialises before the
+/// registration (and the check reads it), or after (and the check refuses
+/// it): in the final state every counter is at most its cap.
+#[test]
+fn registration_races_with_writers_and_loses_no_increment() {
+    const ROUNDS: usize = 600;
+    let (registered, totals) = race_registrations(ROUNDS, |tx, x| {
+        let cap = x.read(tx)?;
+        tx.invariant_owned("capped", x, move |x: &TVar<i64>, tx| {
+            if x.read(tx)? <= cap {
+                Ok(())
+            } else {
+                Err(CheckError::violated("over the cap"))
+            }
+        })?;
+        Ok(cap)
+    });
     let slipped: Vec<_> = registered
         .iter()
         .enumerate()
@@ -750,6 +767,32 @@ fn registration_races_with_writers_and_loses_no_increment() {
         let r: Result<(), TransactionError<()>> = try_atomically(|tx| Ok(x.write(tx, cap + 1)?));
         assert!(r.is_err());
     }
+}
+
+/// The same race for an eager cache created over the counter: every
+/// increment committed after the creation must recompute it, so once the
+/// writers stop every cache equals twice its counter.
+#[test]
+fn eager_cache_creation_races_with_writers_and_never_goes_stale() {
+    const ROUNDS: usize = 400;
+    let (created, totals) = race_registrations(ROUNDS, |tx, x| {
+        EagerCache::new_owned(tx, x, |x: &TVar<i64>, tx| Ok(x.read(tx)? * 2))
+    });
+    assert!(totals.0 > 0, "writers: {totals:?}");
+    let stale: Vec<_> = created
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (x, cache))| {
+            let (v, c) = atomically(|tx| Ok((x.read(tx)?, cache.get(tx)?)));
+            (c != 2 * v).then_some((i, v, c))
+        })
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "{} of {ROUNDS} eager caches went stale (round, counter, cached): {:?}",
+        stale.len(),
+        &stale[..stale.len().min(5)]
+    );
 }
 
 /// The same race with a slow check: the registrant reads the counter, then
