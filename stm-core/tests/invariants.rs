@@ -630,6 +630,10 @@ fn a_check_reading_through_a_variable_of_variables_tracks_the_inner_one() {
 
 // ---- the registration race ---------------------------------------------------------
 
+/// Every round's counter with what was registered over it, and the writers'
+/// (committed, refused) counts.
+type RaceOutcome<R> = (Vec<(Arc<TVar<i64>>, R)>, (u64, u64));
+
 /// Races registrations against writers, round after round. Each round makes
 /// a fresh counter that two writers keep incrementing (refusals by an
 /// invariant named "capped" are expected), and registers something over it
@@ -646,7 +650,7 @@ fn a_check_reading_through_a_variable_of_variables_tracks_the_inner_one() {
 fn race_registrations<R>(
     rounds: usize,
     register: impl Fn(&mut Transaction, &Arc<TVar<i64>>) -> StmResult<R>,
-) -> (Vec<(Arc<TVar<i64>>, R)>, (u64, u64)) {
+) -> RaceOutcome<R> {
     const FILLERS: usize = 200;
     let current = Arc::new(Mutex::new(Arc::new(TVar::new(0i64))));
     let stop = Arc::new(AtomicBool::new(false));
