@@ -1107,6 +1107,12 @@ impl Transaction {
         let (cached, version) = self.read_committed(cell)?;
         self.reads.push(ReadEntry { core, version });
         if let Some((value, computed_at)) = cached {
+            // The value may come from a fill that completed after the check
+            // above (we may even have waited for it): its dependencies are
+            // in place now, so check again whether we wrote one of them.
+            if self.has_writes() && self.wrote_any(&node.dep_addrs()) {
+                return compute(self);
+            }
             // Filling keeps the cell's version, so a value computed from a
             // snapshot newer than ours may reflect writes we must not see
             // (to inputs we read before, or that were not yet inputs). Move
