@@ -1374,3 +1374,40 @@ fn eager_caches_defined_through_each_other_fail_with_a_derivation_cycle() {
     atomically(|tx| x.write(tx, 10));
     assert_eq!(atomically(|tx| Ok((a.get(tx)?, b.get(tx)?))), (11, 12));
 }
+
+/// A transaction that wrote an input never gets a value computed from the
+/// committed state, even when another thread fills the (until then empty)
+/// cache at the very moment it reads it.
+#[test]
+fn a_concurrent_fill_never_makes_a_writing_transaction_stale() {
+    const ROUNDS: i64 = 20_000;
+    let x = TVar::new(0i64);
+    let current: Arc<Mutex<Option<LazyCache<i64>>>> = Arc::new(Mutex::new(None));
+    let stop = Arc::new(AtomicBool::new(false));
+    let filler = {
+        let (x, current, stop) = (x.clone(), current.clone(), stop.clone());
+        thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let cache = current.lock().unwrap().clone();
+                if let Some(cache) = cache {
+                    atomically(|tx| cache.get(tx, |tx| Ok(x.read(tx)? * 10)));
+                }
+            }
+        })
+    };
+    let mut stale = 0;
+    for i in 1..=ROUNDS {
+        let cache = LazyCache::new();
+        *current.lock().unwrap() = Some(cache.clone());
+        let seen = atomically(|tx| {
+            x.write(tx, i)?;
+            cache.get(tx, |tx| Ok(x.read(tx)? * 10))
+        });
+        if seen != i * 10 {
+            stale += 1;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    filler.join().unwrap();
+    assert_eq!(stale, 0, "stale values inside writing transactions");
+}
