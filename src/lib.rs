@@ -57,6 +57,16 @@
 //!
 //! See [`Transactional`] for everything the derive generates and [`methods`]
 //! for the annotations.
+//!
+//! ## Boxes and immutable values
+//!
+//! [`Boxed`] keeps a plain, naively written struct whole in one variable
+//! (L42's box pattern): its `#[mutator]` methods and `update` may break its
+//! invariants freely, which are checked once, when the transaction commits.
+//! Transactional structs may hold boxes and other handles and check them in
+//! their own invariants. [`Immutable`] shares a value that never changes,
+//! with lazily filled and background-computed caches that need no
+//! transactions.
 
 use std::fmt;
 
@@ -99,7 +109,8 @@ pub use steadfast_core::*;
 pub use steadfast_macros::Transactional;
 
 /// Turns annotated functions of an `impl` block into caches and invariants of
-/// the struct's transactional handle.
+/// the struct's transactional handle (and, for boxed and immutable structs,
+/// of their handles: see below).
 ///
 /// Put it on an inherent `impl Name { .. }` of a struct that has
 /// `#[derive(Transactional)]`. Annotated functions take no `self`: their
@@ -129,7 +140,15 @@ pub use steadfast_macros::Transactional;
 /// Unannotated items are left alone. A struct has at most one `#[methods]`
 /// block (the factory links exactly one). Options, in `#[methods(..)]`:
 /// `handle = Name` if the derive renamed the handle, `crate = path` if the
-/// `steadfast` crate is renamed.
+/// `steadfast` crate is renamed, and the form of the struct:
+///
+/// - `#[methods(boxed)]`, for a struct with [`Boxed`]: functions take the
+///   raw value as `&self` (plus optionally `tx`), and `#[mutator] fn f(&mut
+///   self, ..)` functions become methods of the box that change its value;
+///   invariants are checked once per transaction, at commit.
+/// - `#[methods(immutable)]`, for a struct with [`Immutable`]: functions
+///   take `&self` only; `#[cache_lazy]` and `#[cache_eager]` (computed on a
+///   background thread) are kept forever and returned by reference.
 ///
 /// For a generic struct, the derive's factory links the `#[methods]` block
 /// under the bounds the derive knows (each field type `Clone + Send + Sync +
@@ -162,6 +181,138 @@ pub use steadfast_macros::Transactional;
 /// assert_eq!(atomically(|tx| order.total(tx)), 18);
 /// ```
 pub use steadfast_macros::methods;
+
+/// Boxes a plain struct (L42's box pattern): generates a shared handle that
+/// keeps the whole value in one [`TVar`].
+///
+/// The struct itself stays plain and deeply mutable, with no guarantees:
+/// write it naively, then box it. For `struct Wheel { .. }` the derive
+/// generates `WheelBox` (rename it with `#[boxed(handle = "Name")]`), a
+/// cheap-to-clone handle with the struct's visibility:
+///
+/// - `WheelBox::new(value) -> Result<WheelBox, BuildError>`: the factory, in
+///   its own transaction: computes the `#[cache_now]` values and checks the
+///   invariants of the struct's `#[methods(boxed)]` block.
+/// - `WheelBox::new_in(tx, value) -> StmResult<WheelBox>`: the same inside a
+///   running transaction.
+/// - `read(&self, tx, |raw: &Wheel| ..) -> StmResult<R>`: lends the raw value.
+/// - `update(&self, tx, |raw: &mut Wheel| ..) -> StmResult<R>`: lends a copy
+///   mutably and writes it back. The `&mut Wheel` cannot leave the closure
+///   (`R` cannot borrow from it): the raw value never escapes the box.
+/// - `snapshot(&self, tx) -> Wheel`: a plain copy.
+/// - `ptr_eq(&self, &other)`: whether two handles are the same box.
+/// - `Clone` (another handle to the same box) and `Debug` (`WheelBox(..)`
+///   with the latest committed value).
+///
+/// In the struct's [`methods`] block, written `#[methods(boxed)]`,
+/// functions take the raw value as `&self` (L42's box methods see the boxed
+/// object whole): `#[invariant]`, `#[cache_lazy]` and `#[cache_now]` take
+/// `&self` plus optionally `tx: &mut Transaction` for deep reads through
+/// boxes and objects the value holds, and `#[mutator]` functions take `&mut
+/// self` and any arguments. The box gets each of them as a method that takes
+/// `tx`; a mutator `fn pump(&mut self, by: u32) -> R` becomes `fn pump(&self,
+/// tx, by: u32) -> StmResult<R>`. `update` and mutators may break the
+/// invariants freely: each transaction that changes the value checks them
+/// exactly once, when it commits, however many changes it made, and a
+/// transaction that would leave one broken fails, naming it, with nothing
+/// written. Caches are per box and invalidated by any committed change to
+/// its value (and to what they read through `tx`).
+///
+/// ```
+/// use steadfast::{atomically, methods, try_atomically, Boxed};
+///
+/// #[derive(Clone, Debug, Boxed)] // generates `WheelBox`
+/// struct Wheel { size: u32, pressure: u32 }
+///
+/// #[methods(boxed)]
+/// impl Wheel {
+///     #[invariant]
+///     fn inflated(&self) -> bool { self.pressure > 0 }
+///
+///     #[cache_lazy]
+///     fn load(&self) -> u32 { self.size * self.pressure }
+///
+///     #[mutator]
+///     fn deflate(&mut self) { self.pressure = 0 }
+///
+///     #[mutator]
+///     fn pump(&mut self, by: u32) -> u32 { self.pressure += by; self.pressure }
+/// }
+///
+/// let wheel = WheelBox::new(Wheel { size: 26, pressure: 2 }).unwrap();
+/// // Broken in the middle, restored before the end: one check, at commit.
+/// assert_eq!(atomically(|tx| { wheel.deflate(tx)?; wheel.pump(tx, 3) }), 3);
+/// assert_eq!(atomically(|tx| wheel.load(tx)), 78);
+/// let flat = try_atomically::<_, (), _>(|tx| Ok(wheel.deflate(tx)?));
+/// assert_eq!(flat.unwrap_err().invariant_violation().unwrap().invariant, "Wheel::inflated");
+/// assert_eq!(atomically(|tx| wheel.read(tx, |w| w.pressure)), 3);
+/// ```
+///
+/// The value must be `Clone + Send + Sync + 'static` (an update clones it
+/// once per `update` or mutator call; reads only share it). Any struct or
+/// enum can be boxed; generic ones too (the handle requires `Clone + Send +
+/// Sync + 'static` of each field type that mentions a type parameter).
+/// Options, in `#[boxed(..)]`: `handle = "Name"`, `bound = "T: Trait, .."`
+/// and `crate = "path"`, as for [`Transactional`].
+pub use steadfast_macros::Boxed;
+
+/// Shares an immutable struct with thread-safe caches: generates a handle
+/// whose `#[cache_lazy]` and `#[cache_eager]` methods compute once and keep
+/// the result (L42's caches on immutable objects).
+///
+/// For `struct Point { .. }` the derive generates `ImmPoint` (rename it with
+/// `#[immutable(handle = "Name")]`), a cheap-to-clone handle with the
+/// struct's visibility: `ImmPoint::new(value)` (also `From<Point>`), `Deref`
+/// and `AsRef` to the `Point`, `ptr_eq`, `Clone` (the same value and caches)
+/// and `Debug`. No transactions are involved: nothing about it changes.
+///
+/// In the struct's [`methods`] block, written `#[methods(immutable)]`,
+/// annotated functions take `&self` and nothing else, and the handle gets a
+/// method of the same name that returns a reference to the kept value:
+///
+/// - `#[cache_lazy] fn f(&self) -> V` gives `fn f(&self) -> &V`: a lazily
+///   filled cell on [`LazyValue`]. The cell only goes from empty to full
+///   and no thread ever waits for another: threads racing on the first call
+///   may each compute, one result is kept, and every caller gets that one.
+///   A function written `-> Result<T, E>` gives `Result<&T, E>` and keeps
+///   only `Ok` values. A panic keeps nothing.
+/// - `#[cache_eager] fn f(&self) -> V` gives `fn f(&self) -> &V` on
+///   [`EagerValue`]: `new` queues the computation on a background thread; a
+///   call before it is ready computes the value itself rather than wait, so
+///   it never sees a missing value. The result is kept as is, `Err` included.
+///
+/// The computation must be deterministic (callers cannot tell which racing
+/// result was kept). The struct, and each cached value, must be `Send + Sync
+/// + 'static`.
+///
+/// ```
+/// use steadfast::{methods, Immutable};
+///
+/// #[derive(Debug, Immutable)] // generates `ImmPolygon`
+/// struct Polygon { points: Vec<(f64, f64)> }
+///
+/// #[methods(immutable)]
+/// impl Polygon {
+///     #[cache_lazy]
+///     fn perimeter(&self) -> f64 {
+///         let n = self.points.len();
+///         (0..n).map(|i| {
+///             let ((x1, y1), (x2, y2)) = (self.points[i], self.points[(i + 1) % n]);
+///             ((x2 - x1).powi(2) + (y2 - y1).powi(2)).sqrt()
+///         }).sum()
+///     }
+///
+///     #[cache_eager]
+///     fn label(&self) -> String { format!("{} points", self.points.len()) }
+/// }
+///
+/// let square = ImmPolygon::new(Polygon { points: vec![(0., 0.), (1., 0.), (1., 1.), (0., 1.)] });
+/// assert_eq!(*square.perimeter(), 4.0);
+/// assert!(std::ptr::eq(square.perimeter(), square.clone().perimeter())); // kept once
+/// assert_eq!(square.label(), "4 points");
+/// assert_eq!(square.points.len(), 4); // `Deref` to the plain value
+/// ```
+pub use steadfast_macros::Immutable;
 
 /// Why a transactional object's factory (`new`) could not build it: usually
 /// an invariant of its `#[methods]` block that the initial value violates.

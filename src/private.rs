@@ -8,13 +8,20 @@
 //! object's caches. Invariants and eager caches hold the `Inner` weakly, so
 //! dropping every handle frees the object.
 //!
+//! A boxed struct (`#[derive(Boxed)]`, `BikeBox`) keeps its whole value in one
+//! `TVar<Arc<Bike>>` inside a `BoxInner`, beside the same kind of extension
+//! slot. An immutable struct (`#[derive(Immutable)]`, `ImmPoint`) keeps its
+//! value in an `Arc` inside an `ImmInner`, with its caches beside it; those
+//! are plain thread-safe cells (`LazyValue`, `EagerValue`), no transactions.
+//!
 //! Linking the derive to the `#[methods]` block: the derive cannot see the
 //! block, and a struct may have none. The factory calls
 //! `(&Probe::<Account>::new()).__steadfast_link(tx, &inner)`. If `#[methods]`
 //! implemented `MethodsBlock<Account>` for `Probe<Account>` (allowed by the orphan
 //! rules because `Account` is a local trait parameter), method resolution picks
 //! it at the first autoref step; otherwise it falls through to `NoMethodsBlock`,
-//! implemented for `&Probe<T>`, which does nothing.
+//! implemented for `&Probe<T>`, which does nothing. Boxes and immutable values
+//! link the same way through their own pairs of traits.
 
 use crate::{BuildError, CheckError};
 use std::any::Any;
@@ -24,7 +31,10 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock};
 
-pub use crate::{CheckResult, EagerCache, LazyCache, StmError, StmResult, TVar, Transaction};
+pub use crate::{
+    CheckResult, EagerCache, EagerValue, LazyCache, LazyValue, StmError, StmResult, TVar,
+    Transaction,
+};
 pub use steadfast_core;
 
 /// A struct with `#[derive(Transactional)]`.
@@ -56,18 +66,42 @@ pub trait Handle: Sized {
     fn from_inner(inner: Arc<Inner<Self::Object>>) -> Self;
 }
 
+/// The `#[methods]` block's caches of one object, filled once while its
+/// factory runs.
+struct Ext(OnceLock<Box<dyn Any + Send + Sync>>);
+
+impl Ext {
+    fn new() -> Self {
+        Ext(OnceLock::new())
+    }
+
+    fn set<E: Any + Send + Sync>(&self, name: &str, ext: E) {
+        if self.0.set(Box::new(ext)).is_err() {
+            panic!("steadfast: the caches of a `{name}` object were set twice");
+        }
+    }
+
+    #[inline]
+    fn get<E: Any>(&self, name: &str, derive: &str) -> &E {
+        match self.0.get().and_then(|ext| ext.downcast_ref::<E>()) {
+            Some(ext) => ext,
+            None => unlinked(name, derive),
+        }
+    }
+}
+
 /// What a handle points to: the fields and the `#[methods]` block's caches.
 pub struct Inner<T: Object> {
     fields: T::Fields,
     /// Filled once, while the factory's transaction runs, by `MethodsBlock`.
-    ext: OnceLock<Box<dyn Any + Send + Sync>>,
+    ext: Ext,
 }
 
 impl<T: Object> Inner<T> {
     fn new(fields: T::Fields) -> Arc<Self> {
         Arc::new(Inner {
             fields,
-            ext: OnceLock::new(),
+            ext: Ext::new(),
         })
     }
 
@@ -79,32 +113,29 @@ impl<T: Object> Inner<T> {
 
     /// Stores the `#[methods]` block's caches.
     pub fn set_ext<E: Any + Send + Sync>(&self, ext: E) {
-        if self.ext.set(Box::new(ext)).is_err() {
-            panic!(
-                "steadfast: the caches of a `{}` object were set twice",
-                T::NAME
-            );
-        }
+        self.ext.set(T::NAME, ext);
     }
 
     /// The `#[methods]` block's caches.
     #[inline]
     pub fn ext<E: Any>(&self) -> &E {
-        match self.ext.get().and_then(|ext| ext.downcast_ref::<E>()) {
-            Some(ext) => ext,
-            None => unlinked(T::NAME),
-        }
+        self.ext.get(T::NAME, "transactional")
     }
 }
 
 #[cold]
 #[inline(never)]
-fn unlinked(name: &str) -> ! {
+fn unlinked(name: &str, derive: &str) -> ! {
+    let derive_name = match derive {
+        "boxed" => "Boxed",
+        "immutable" => "Immutable",
+        _ => "Transactional",
+    };
     panic!(
         "steadfast: this `{name}` object was built without the caches and invariants of its \
          `#[methods]` block: the block's generic bounds are stricter than those \
-         `#[derive(Transactional)]` knows. Declare the extra bounds on the struct or with \
-         `#[transactional(bound = \"T: Trait\")]`"
+         `#[derive({derive_name})]` knows. Declare the extra bounds on the struct or with \
+         `#[{derive}(bound = \"T: Trait\")]`"
     )
 }
 
@@ -246,6 +277,13 @@ pub trait LazySlot<V>: Send + Sync {
         tx: &mut Transaction,
         compute: &mut dyn FnMut(&mut Transaction) -> StmResult<V>,
     ) -> StmResult<V>;
+
+    /// [`LazyCache::try_get`], with the error kept by the caller.
+    fn try_get_dyn(
+        &self,
+        tx: &mut Transaction,
+        compute: &mut dyn FnMut(&mut Transaction) -> StmResult<Result<V, ()>>,
+    ) -> StmResult<Result<V, ()>>;
 }
 
 impl<V: CacheValue> LazySlot<V> for LazyCache<V> {
@@ -256,6 +294,15 @@ impl<V: CacheValue> LazySlot<V> for LazyCache<V> {
         compute: &mut dyn FnMut(&mut Transaction) -> StmResult<V>,
     ) -> StmResult<V> {
         self.get(tx, compute)
+    }
+
+    #[inline]
+    fn try_get_dyn(
+        &self,
+        tx: &mut Transaction,
+        compute: &mut dyn FnMut(&mut Transaction) -> StmResult<Result<V, ()>>,
+    ) -> StmResult<Result<V, ()>> {
+        self.try_get(tx, compute)
     }
 }
 
@@ -339,7 +386,8 @@ pub fn new_var<T: FieldValue>(value: T) -> TVar<T> {
 }
 
 /// A lazy cache of a function that returns `Result<T, E>`: only `Ok` values
-/// are stored, an `Err` is returned and computed again next time.
+/// are stored, an `Err` is returned and computed again next time
+/// ([`LazyCache::try_get`]).
 pub fn lazy_ok<T, E, F>(
     cache: &Lazy<T>,
     tx: &mut Transaction,
@@ -348,21 +396,385 @@ pub fn lazy_ok<T, E, F>(
 where
     F: FnMut(&mut Transaction) -> StmResult<Result<T, E>>,
 {
+    // The slot is a trait object, which cannot be generic over `E`: the
+    // error waits here while the cache sees a unit error.
     let mut failed = None;
-    // The user's error leaves the computation as an engine signal, which
-    // `LazyCache::get` passes through without storing anything, and is
-    // turned back into the value here.
-    let got = cache.get(tx, |tx| match compute(tx)? {
-        Ok(value) => Ok(value),
-        Err(e) => {
+    let got = cache.0.try_get_dyn(tx, &mut |tx| {
+        Ok(compute(tx)?.map_err(|e| {
             failed = Some(e);
-            crate::retry()
-        }
+        }))
+    })?;
+    Ok(got.map_err(|()| failed.take().expect("the computation returned this error")))
+}
+
+// ---- boxes: #[derive(Boxed)] ---------------------------------------------------------
+
+/// A value a box may hold.
+#[diagnostic::on_unimplemented(
+    message = "a boxed struct must be `Clone + Send + Sync + 'static`, and `{Self}` is not",
+    label = "the box keeps this value in a variable shared between threads",
+    note = "an update clones the value, changes the copy and writes it back, and any thread may read it"
+)]
+pub trait BoxValue: Clone + Send + Sync + 'static {}
+
+impl<T: Clone + Send + Sync + 'static> BoxValue for T {}
+
+/// A struct with `#[derive(Boxed)]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a boxed struct",
+    label = "`{Self}` has no `#[derive(Boxed)]`",
+    note = "`#[methods(boxed)]` adds caches, invariants and mutators to a struct with `#[derive(steadfast::Boxed)]`"
+)]
+pub trait BoxObject: BoxValue {
+    /// The struct's name, for messages.
+    const NAME: &'static str;
+}
+
+/// What a box handle points to: the raw value, in one variable, and the
+/// `#[methods(boxed)]` block's caches.
+pub struct BoxInner<T: BoxObject> {
+    /// An `Arc`, so a read costs a reference count, not a clone of the value.
+    cell: TVar<Arc<T>>,
+    ext: Ext,
+}
+
+impl<T: BoxObject> BoxInner<T> {
+    /// The raw value, read in the transaction.
+    #[inline]
+    pub fn raw(&self, tx: &mut Transaction) -> StmResult<Arc<T>> {
+        self.cell.read(tx)
+    }
+
+    /// The latest committed raw value, outside any transaction.
+    pub fn load(&self) -> Arc<T> {
+        self.cell.load()
+    }
+
+    /// Stores the `#[methods(boxed)]` block's caches.
+    pub fn set_ext<E: Any + Send + Sync>(&self, ext: E) {
+        self.ext.set(T::NAME, ext);
+    }
+
+    /// The `#[methods(boxed)]` block's caches.
+    #[inline]
+    pub fn ext<E: Any>(&self) -> &E {
+        self.ext.get(T::NAME, "boxed")
+    }
+}
+
+/// A handle type generated by `#[derive(Boxed)]`.
+pub trait BoxHandle: Sized {
+    /// The raw struct.
+    type Object: BoxObject;
+    /// The shared box.
+    fn inner(&self) -> &Arc<BoxInner<Self::Object>>;
+    /// Wraps a shared box.
+    fn from_inner(inner: Arc<BoxInner<Self::Object>>) -> Self;
+}
+
+/// Builds a box in its own transaction (the derive's `new`).
+pub fn build_box<H, L>(value: H::Object, link: L) -> Result<H, BuildError>
+where
+    H: BoxHandle,
+    L: Fn(&mut Transaction, &Arc<BoxInner<H::Object>>) -> StmResult<()>,
+{
+    // As in `build`: the variable is made once, an attempt only rebuilds
+    // the box around it.
+    let cell = TVar::new(Arc::new(value));
+    crate::try_atomically::<_, Infallible, _>(|tx| {
+        let inner = Arc::new(BoxInner {
+            cell: cell.clone(),
+            ext: Ext::new(),
+        });
+        link(tx, &inner)?;
+        Ok(H::from_inner(inner))
+    })
+    .map_err(|e| match e {
+        crate::TransactionError::Failed(failure) => BuildError {
+            object: <H::Object as BoxObject>::NAME,
+            failure,
+        },
+        crate::TransactionError::Aborted(never) => match never {},
+    })
+}
+
+/// Builds a box inside a running transaction (the derive's `new_in`).
+pub fn build_box_in<H, L>(tx: &mut Transaction, value: H::Object, link: L) -> StmResult<H>
+where
+    H: BoxHandle,
+    L: FnOnce(&mut Transaction, &Arc<BoxInner<H::Object>>) -> StmResult<()>,
+{
+    let inner = Arc::new(BoxInner {
+        cell: TVar::new(Arc::new(value)),
+        ext: Ext::new(),
     });
-    match (got, failed) {
-        (_, Some(e)) => Ok(Err(e)),
-        (Ok(value), None) => Ok(Ok(value)),
-        (Err(stm), None) => Err(stm),
+    link(tx, &inner)?;
+    Ok(H::from_inner(inner))
+}
+
+/// Lends the raw value to `f` (a box's `read`).
+#[inline]
+pub fn box_read<T: BoxObject, R>(
+    inner: &BoxInner<T>,
+    tx: &mut Transaction,
+    f: impl FnOnce(&T) -> R,
+) -> StmResult<R> {
+    let raw = inner.cell.read(tx)?;
+    Ok(f(&raw))
+}
+
+/// Lends a copy of the raw value to `f` mutably, then writes it back (a
+/// box's `update`, and its mutators). `R` is chosen outside the borrow, so
+/// the `&mut T` cannot leave `f`.
+#[inline]
+pub fn box_update<T: BoxObject, R>(
+    inner: &BoxInner<T>,
+    tx: &mut Transaction,
+    f: impl FnOnce(&mut T) -> R,
+) -> StmResult<R> {
+    let mut raw = inner.cell.read(tx)?;
+    let result = f(Arc::make_mut(&mut raw));
+    inner.cell.write(tx, raw)?;
+    Ok(result)
+}
+
+/// Like [`box_update`], for a mutator that also reads or writes through the
+/// transaction (other boxes or objects its raw value holds). Nothing is
+/// written back if it fails.
+#[inline]
+pub fn box_update_stm<T: BoxObject, R>(
+    inner: &BoxInner<T>,
+    tx: &mut Transaction,
+    f: impl FnOnce(&mut T, &mut Transaction) -> StmResult<R>,
+) -> StmResult<R> {
+    let mut raw = inner.cell.read(tx)?;
+    let result = f(Arc::make_mut(&mut raw), tx)?;
+    inner.cell.write(tx, raw)?;
+    Ok(result)
+}
+
+/// A plain copy of the raw value.
+#[inline]
+pub fn box_snapshot<T: BoxObject>(inner: &BoxInner<T>, tx: &mut Transaction) -> StmResult<T> {
+    let raw: Arc<T> = inner.cell.read(tx)?;
+    Ok(T::clone(&raw))
+}
+
+/// Implemented by `#[methods(boxed)]` for `Probe<Struct>`: registers the
+/// block's invariants and eager caches and creates its lazy caches.
+pub trait BoxMethodsBlock<T: BoxObject> {
+    /// Called by the factory inside its transaction.
+    fn __steadfast_link_box(
+        &self,
+        tx: &mut Transaction,
+        object: &Arc<BoxInner<T>>,
+    ) -> StmResult<()>;
+}
+
+/// The fallback for a boxed struct without a `#[methods(boxed)]` block.
+pub trait NoBoxMethodsBlock<T: BoxObject> {
+    /// Nothing to link.
+    #[inline]
+    fn __steadfast_link_box(
+        &self,
+        _tx: &mut Transaction,
+        _object: &Arc<BoxInner<T>>,
+    ) -> StmResult<()> {
+        Ok(())
+    }
+}
+
+impl<T: BoxObject> NoBoxMethodsBlock<T> for &Probe<T> {}
+
+// ---- immutable values: #[derive(Immutable)] -------------------------------------------
+
+/// A value an immutable handle may hold.
+#[diagnostic::on_unimplemented(
+    message = "an immutable struct must be `Send + Sync + 'static`, and `{Self}` is not",
+    label = "this value and its caches are shared between threads",
+    note = "any thread may read the value and fill its caches, and `#[cache_eager]` computes on a background thread"
+)]
+pub trait ImmutableValue: Send + Sync + 'static {}
+
+impl<T: Send + Sync + 'static> ImmutableValue for T {}
+
+/// A struct with `#[derive(Immutable)]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an immutable struct",
+    label = "`{Self}` has no `#[derive(Immutable)]`",
+    note = "`#[methods(immutable)]` adds caches to a struct with `#[derive(steadfast::Immutable)]`"
+)]
+pub trait ImmutableObject: ImmutableValue {
+    /// The struct's name, for messages.
+    const NAME: &'static str;
+}
+
+/// What an immutable handle points to: the value and its caches.
+pub struct ImmInner<T: ImmutableObject> {
+    /// Shared with the background computations of `#[cache_eager]`.
+    value: Arc<T>,
+    ext: Option<Box<dyn Any + Send + Sync>>,
+}
+
+impl<T: ImmutableObject> ImmInner<T> {
+    /// The value.
+    #[inline]
+    pub fn value(&self) -> &T {
+        &self.value
+    }
+
+    /// The `#[methods(immutable)]` block's caches.
+    #[inline]
+    pub fn ext<E: Any>(&self) -> &E {
+        match self.ext.as_ref().and_then(|ext| ext.downcast_ref::<E>()) {
+            Some(ext) => ext,
+            None => unlinked(T::NAME, "immutable"),
+        }
+    }
+}
+
+/// A handle type generated by `#[derive(Immutable)]`.
+pub trait ImmHandle: Sized {
+    /// The plain struct.
+    type Object: ImmutableObject;
+    /// The shared value.
+    fn inner(&self) -> &Arc<ImmInner<Self::Object>>;
+}
+
+/// Shares `value` with the caches its `#[methods(immutable)]` block makes
+/// (the derive's `new`); eager caches start computing here.
+pub fn build_immutable<T, L>(value: T, link: L) -> Arc<ImmInner<T>>
+where
+    T: ImmutableObject,
+    L: FnOnce(&Arc<T>) -> Option<Box<dyn Any + Send + Sync>>,
+{
+    let value = Arc::new(value);
+    let ext = link(&value);
+    Arc::new(ImmInner { value, ext })
+}
+
+/// Implemented by `#[methods(immutable)]` for `Probe<Struct>`: makes the
+/// block's caches.
+pub trait ImmutableMethodsBlock<T: ImmutableObject> {
+    /// Called by the factory.
+    fn __steadfast_link_immutable(&self, value: &Arc<T>) -> Option<Box<dyn Any + Send + Sync>>;
+}
+
+/// The fallback for an immutable struct without a `#[methods(immutable)]` block.
+pub trait NoImmutableMethodsBlock<T: ImmutableObject> {
+    /// No caches.
+    #[inline]
+    fn __steadfast_link_immutable(&self, _value: &Arc<T>) -> Option<Box<dyn Any + Send + Sync>> {
+        None
+    }
+}
+
+impl<T: ImmutableObject> NoImmutableMethodsBlock<T> for &Probe<T> {}
+
+/// A value an immutable struct's cache may store.
+#[diagnostic::on_unimplemented(
+    message = "a cached value of an immutable struct must be `Send + Sync + 'static`, and `{Self}` is not",
+    label = "this type is stored in a cache shared between threads",
+    note = "any thread may fill the cache, and every thread reads the value it keeps"
+)]
+pub trait SharedValue: Send + Sync + 'static {}
+
+impl<T: Send + Sync + 'static> SharedValue for T {}
+
+/// A `#[cache_lazy]` of an immutable struct: a [`LazyValue`] behind a trait
+/// object, like [`Lazy`], so a type that cannot be cached is reported once,
+/// at the user's return type.
+pub struct ImmLazy<V>(Box<dyn ImmLazySlot<V>>);
+
+/// What [`ImmLazy`] needs of a [`LazyValue`].
+pub trait ImmLazySlot<V>: Send + Sync {
+    /// [`LazyValue::get_or_compute`].
+    fn get_dyn(&self, compute: &mut dyn FnMut() -> V) -> &V;
+    /// [`LazyValue::get_or_try_compute`], with the error kept by the caller.
+    fn try_get_dyn(&self, compute: &mut dyn FnMut() -> Option<V>) -> Option<&V>;
+}
+
+impl<V: SharedValue> ImmLazySlot<V> for LazyValue<V> {
+    #[inline]
+    fn get_dyn(&self, compute: &mut dyn FnMut() -> V) -> &V {
+        self.get_or_compute(compute)
+    }
+
+    #[inline]
+    fn try_get_dyn(&self, compute: &mut dyn FnMut() -> Option<V>) -> Option<&V> {
+        self.get_or_try_compute(|| compute().ok_or(())).ok()
+    }
+}
+
+impl<V> ImmLazy<V> {
+    /// An empty cell.
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self
+    where
+        V: SharedValue,
+    {
+        ImmLazy(Box::new(LazyValue::<V>::new()))
+    }
+
+    /// The value, computed by `compute` if no one has yet.
+    #[inline]
+    pub fn get(&self, compute: impl FnOnce() -> V) -> &V {
+        let mut compute = Some(compute);
+        self.0
+            .get_dyn(&mut || (compute.take().expect("computed at most once"))())
+    }
+
+    /// The value, or `compute`'s error, which is not stored.
+    #[inline]
+    pub fn try_get<E>(&self, compute: impl FnOnce() -> Result<V, E>) -> Result<&V, E> {
+        let mut compute = Some(compute);
+        let mut failed = None;
+        let got = self.0.try_get_dyn(
+            &mut || match (compute.take().expect("computed at most once"))() {
+                Ok(value) => Some(value),
+                Err(e) => {
+                    failed = Some(e);
+                    None
+                }
+            },
+        );
+        got.ok_or_else(|| failed.take().expect("the computation returned this error"))
+    }
+}
+
+/// A `#[cache_eager]` of an immutable struct: an [`EagerValue`] behind a
+/// trait object, like [`ImmLazy`].
+pub struct ImmEager<V>(Box<dyn ImmEagerSlot<V>>);
+
+/// What [`ImmEager`] needs of an [`EagerValue`].
+pub trait ImmEagerSlot<V>: Send + Sync {
+    /// [`EagerValue::get`].
+    fn get_dyn(&self) -> &V;
+}
+
+impl<V: SharedValue> ImmEagerSlot<V> for EagerValue<V> {
+    #[inline]
+    fn get_dyn(&self) -> &V {
+        self.get()
+    }
+}
+
+impl<V> ImmEager<V> {
+    /// Queues `compute(value)` on the background thread.
+    pub fn new<T, F>(value: &Arc<T>, compute: F) -> Self
+    where
+        V: SharedValue,
+        T: ImmutableObject,
+        F: Fn(&T) -> V + Send + Sync + 'static,
+    {
+        let value = Arc::clone(value);
+        ImmEager(Box::new(EagerValue::new(move || compute(&value))))
+    }
+
+    /// The value: the background result if ready, otherwise computed here.
+    #[inline]
+    pub fn get(&self) -> &V {
+        self.0.get_dyn()
     }
 }
 
@@ -420,19 +832,45 @@ pub fn debug_handle(
     name: &str,
     fields: impl FnOnce(&mut fmt::DebugStruct<'_, '_>),
 ) -> fmt::Result {
-    let depth = DEBUG_DEPTH.with(|d| d.get());
     let mut s = f.debug_struct(name);
-    if depth >= MAX_DEBUG_DEPTH {
-        return s.finish_non_exhaustive();
-    }
-    struct Restore(u32);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            DEBUG_DEPTH.with(|d| d.set(self.0));
+    match Deeper::enter() {
+        None => s.finish_non_exhaustive(),
+        Some(_deeper) => {
+            fields(&mut s);
+            s.finish()
         }
     }
-    let _restore = Restore(depth);
-    DEBUG_DEPTH.with(|d| d.set(depth + 1));
-    fields(&mut s);
-    s.finish()
+}
+
+/// Formats a box or immutable handle as `Name(value)`, the value being the
+/// latest committed one; nested deeper than a few levels, as `Name(..)`.
+pub fn debug_wrapper(
+    f: &mut fmt::Formatter<'_>,
+    name: &str,
+    value: &dyn fmt::Debug,
+) -> fmt::Result {
+    match Deeper::enter() {
+        None => write!(f, "{name}(..)"),
+        Some(_deeper) => f.debug_tuple(name).field(value).finish(),
+    }
+}
+
+/// One more level of handles being formatted; restores the depth when dropped.
+struct Deeper(u32);
+
+impl Deeper {
+    fn enter() -> Option<Deeper> {
+        let depth = DEBUG_DEPTH.with(|d| d.get());
+        if depth >= MAX_DEBUG_DEPTH {
+            return None;
+        }
+        DEBUG_DEPTH.with(|d| d.set(depth + 1));
+        Some(Deeper(depth))
+    }
+}
+
+impl Drop for Deeper {
+    fn drop(&mut self) {
+        DEBUG_DEPTH.with(|d| d.set(self.0));
+    }
 }

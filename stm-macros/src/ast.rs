@@ -1,17 +1,18 @@
 //! Typed views of the macros' inputs. They borrow the original syntax tree,
 //! so every error and every generated token can carry the user's span.
 
-use crate::attr::{self, Annotation, Kind, MethodsAttrs, StructAttrs};
+use crate::attr::{self, Annotation, Form, Kind, MethodsAttrs, StructAttrs};
 use crate::ctxt::Ctxt;
 use syn::{
     Attribute, Data, DeriveInput, Fields, FnArg, GenericArgument, Ident, ImplItem, ImplItemFn,
     ItemImpl, Pat, PatType, PathArguments, Receiver, ReturnType, Type, Visibility,
 };
 
-// ---- #[derive(Transactional)] -------------------------------------------------------
+// ---- #[derive(Transactional)], #[derive(Boxed)], #[derive(Immutable)] ---------------
 
 pub struct Input<'a> {
     pub original: &'a DeriveInput,
+    pub form: Form,
     pub attrs: StructAttrs,
     pub shape: Shape<'a>,
 }
@@ -33,8 +34,8 @@ pub struct Field<'a> {
 }
 
 impl<'a> Input<'a> {
-    pub fn from_syn(cx: &Ctxt, input: &'a DeriveInput) -> Self {
-        let attrs = attr::struct_attrs(cx, &input.attrs);
+    pub fn from_syn(cx: &Ctxt, input: &'a DeriveInput, form: Form) -> Self {
+        let attrs = attr::struct_attrs(cx, &input.attrs, form);
         let shape = match &input.data {
             Data::Struct(data) => match &data.fields {
                 Fields::Named(named) => Shape::Named(
@@ -62,6 +63,7 @@ impl<'a> Input<'a> {
         };
         Input {
             original: input,
+            form,
             attrs,
             shape,
         }
@@ -71,11 +73,11 @@ impl<'a> Input<'a> {
         &self.original.ident
     }
 
-    /// The handle's name: `T<Name>` unless renamed.
+    /// The handle's name: `T<Name>`, `<Name>Box` or `Imm<Name>` unless renamed.
     pub fn handle(&self) -> Ident {
         match &self.attrs.handle {
             Some(ident) => ident.clone(),
-            None => quote::format_ident!("T{}", self.ident()),
+            None => self.form.default_handle(self.ident()),
         }
     }
 }
@@ -98,7 +100,8 @@ pub struct CachedFn<'a> {
 
 /// One parameter of an annotated function, classified.
 pub enum Arg<'a> {
-    /// `self`, `&self`, `&mut self`: not allowed.
+    /// `self`, `&self`, `&mut self`: the raw value in a box's or immutable
+    /// value's block, not allowed in a transactional struct's.
     Receiver(&'a Receiver),
     /// `tx: &mut Transaction`.
     Tx(&'a PatType),
@@ -172,6 +175,26 @@ impl<'a> CachedFn<'a> {
         &self.original.sig.ident
     }
 
+    /// The receiver, if the function has one.
+    pub fn receiver(&self) -> Option<&'a Receiver> {
+        self.args.iter().find_map(|a| match a {
+            Arg::Receiver(r) => Some(*r),
+            _ => None,
+        })
+    }
+
+    /// The parameters other than the receiver and `tx` (a mutator's
+    /// arguments), with their index among all parameters.
+    pub fn extra_args(&self) -> impl Iterator<Item = (usize, &'a PatType)> + '_ {
+        self.args.iter().enumerate().filter_map(|(i, a)| match a {
+            Arg::Receiver(_) | Arg::Tx(_) => None,
+            Arg::Field { pat_type, .. }
+            | Arg::Pattern(pat_type)
+            | Arg::ByValue(pat_type)
+            | Arg::MutRef(pat_type) => Some((i, *pat_type)),
+        })
+    }
+
     pub fn tx(&self) -> Option<&'a PatType> {
         self.args.iter().find_map(|a| match a {
             Arg::Tx(p) => Some(*p),
@@ -239,6 +262,34 @@ impl<'a> Arg<'a> {
             _ => Arg::Pattern(pat_type),
         }
     }
+}
+
+/// How a method takes `self`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum SelfKind {
+    /// `&self` or `self: &Self`.
+    Ref,
+    /// `&mut self` or `self: &mut Self`.
+    MutRef,
+    /// `self`, `self: Box<Self>`, ...
+    Other,
+}
+
+pub fn self_kind(r: &Receiver) -> SelfKind {
+    match &*r.ty {
+        Type::Reference(reference) if is_self(&reference.elem) => {
+            if reference.mutability.is_some() {
+                SelfKind::MutRef
+            } else {
+                SelfKind::Ref
+            }
+        }
+        _ => SelfKind::Other,
+    }
+}
+
+fn is_self(ty: &Type) -> bool {
+    matches!(ty, Type::Path(p) if p.qself.is_none() && p.path.is_ident("Self"))
 }
 
 fn cfgs(attrs: &[Attribute]) -> Vec<&Attribute> {

@@ -1,6 +1,7 @@
-//! The macros' own attributes: `#[transactional(..)]` on the struct,
-//! `#[methods(..)]` on the impl, and `#[cache_lazy]`, `#[cache_now]`,
-//! `#[invariant]` on functions.
+//! The macros' own attributes: `#[transactional(..)]`, `#[boxed(..)]` and
+//! `#[immutable(..)]` on the struct, `#[methods(..)]` on the impl, and
+//! `#[cache_lazy]`, `#[cache_now]`, `#[cache_eager]`, `#[invariant]`,
+//! `#[mutator]` on functions.
 
 use crate::ctxt::Ctxt;
 use proc_macro2::{Span, TokenStream};
@@ -9,7 +10,59 @@ use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 use syn::{Attribute, Ident, LitStr, Path, Token, WherePredicate};
 
-/// Options of `#[derive(Transactional)]`.
+/// Which derive a struct has, and so which handle a `#[methods]` block
+/// extends and what its functions look like.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum Form {
+    /// `#[derive(Transactional)]`: one variable per field, `T<Name>`.
+    #[default]
+    Transactional,
+    /// `#[derive(Boxed)]`: the whole value in one variable, `<Name>Box`.
+    Boxed,
+    /// `#[derive(Immutable)]`: a shared value that never changes, `Imm<Name>`.
+    Immutable,
+}
+
+impl Form {
+    /// The derive's name, for messages.
+    pub fn derive_name(self) -> &'static str {
+        match self {
+            Form::Transactional => "Transactional",
+            Form::Boxed => "Boxed",
+            Form::Immutable => "Immutable",
+        }
+    }
+
+    /// The struct attribute holding the derive's options.
+    pub fn attr_name(self) -> &'static str {
+        match self {
+            Form::Transactional => "transactional",
+            Form::Boxed => "boxed",
+            Form::Immutable => "immutable",
+        }
+    }
+
+    /// The handle's name when not renamed.
+    pub fn default_handle(self, name: &Ident) -> Ident {
+        match self {
+            Form::Transactional => quote::format_ident!("T{}", name, span = name.span()),
+            Form::Boxed => quote::format_ident!("{}Box", name, span = name.span()),
+            Form::Immutable => quote::format_ident!("Imm{}", name, span = name.span()),
+        }
+    }
+
+    /// How `#[methods]` is written for this form.
+    pub fn methods_attr(self) -> &'static str {
+        match self {
+            Form::Transactional => "#[methods]",
+            Form::Boxed => "#[methods(boxed)]",
+            Form::Immutable => "#[methods(immutable)]",
+        }
+    }
+}
+
+/// Options of `#[derive(Transactional)]`, `#[derive(Boxed)]` and
+/// `#[derive(Immutable)]`.
 #[derive(Default)]
 pub struct StructAttrs {
     /// `handle = "Name"`.
@@ -23,6 +76,8 @@ pub struct StructAttrs {
 /// Options of `#[methods]`.
 #[derive(Default)]
 pub struct MethodsAttrs {
+    /// `boxed` or `immutable`; transactional by default.
+    pub form: Form,
     /// `handle = Name`.
     pub handle: Option<Ident>,
     /// `crate = path`.
@@ -34,7 +89,11 @@ pub struct MethodsAttrs {
 pub enum Kind {
     Lazy,
     Now,
+    /// `#[cache_eager]`: computed on a background thread (immutable values).
+    Eager,
     Invariant,
+    /// `#[mutator]`: changes a box's raw value (boxes).
+    Mutator,
 }
 
 impl Kind {
@@ -42,7 +101,9 @@ impl Kind {
         match self {
             Kind::Lazy => "cache_lazy",
             Kind::Now => "cache_now",
+            Kind::Eager => "cache_eager",
             Kind::Invariant => "invariant",
+            Kind::Mutator => "mutator",
         }
     }
 
@@ -51,7 +112,9 @@ impl Kind {
         match ident.to_string().as_str() {
             "cache_lazy" => Some(Kind::Lazy),
             "cache_now" => Some(Kind::Now),
+            "cache_eager" => Some(Kind::Eager),
             "invariant" => Some(Kind::Invariant),
+            "mutator" => Some(Kind::Mutator),
             _ => None,
         }
     }
@@ -79,10 +142,12 @@ pub fn is_annotation(attr: &Attribute) -> bool {
 const STRUCT_OPTIONS: &str =
     "expected `handle = \"Name\"`, `bound = \"T: Trait\"` or `crate = \"path\"`";
 
-/// Parses every `#[transactional(..)]` on the struct.
-pub fn struct_attrs(cx: &Ctxt, attrs: &[Attribute]) -> StructAttrs {
+/// Parses every `#[transactional(..)]` (or `#[boxed(..)]`, `#[immutable(..)]`)
+/// on the struct.
+pub fn struct_attrs(cx: &Ctxt, attrs: &[Attribute], form: Form) -> StructAttrs {
     let mut out = StructAttrs::default();
-    for attr in attrs.iter().filter(|a| a.path().is_ident("transactional")) {
+    let attr_name = form.attr_name();
+    for attr in attrs.iter().filter(|a| a.path().is_ident(attr_name)) {
         let result = attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("handle") {
                 let ident = ident_value(&meta)?;
@@ -98,7 +163,7 @@ pub fn struct_attrs(cx: &Ctxt, attrs: &[Attribute]) -> StructAttrs {
             } else {
                 let name = path_name(&meta.path);
                 return Err(meta.error(format!(
-                    "unknown option `{name}` in `#[transactional(..)]`: {STRUCT_OPTIONS}"
+                    "unknown option `{name}` in `#[{attr_name}(..)]`: {STRUCT_OPTIONS}"
                 )));
             }
             Ok(())
@@ -113,8 +178,38 @@ pub fn struct_attrs(cx: &Ctxt, attrs: &[Attribute]) -> StructAttrs {
 /// Parses the arguments of `#[methods(..)]`.
 pub fn methods_attrs(cx: &Ctxt, args: TokenStream) -> MethodsAttrs {
     let mut out = MethodsAttrs::default();
+    let mut form: Option<(Form, Path)> = None;
     let parser = syn::meta::parser(|meta| {
-        if meta.path.is_ident("handle") {
+        let flag = if meta.path.is_ident("boxed") {
+            Some(Form::Boxed)
+        } else if meta.path.is_ident("immutable") {
+            Some(Form::Immutable)
+        } else {
+            None
+        };
+        if let Some(flag) = flag {
+            if !meta.input.is_empty() && !meta.input.peek(Token![,]) {
+                let name = path_name(&meta.path);
+                return Err(meta.error(format!(
+                    "`{name}` takes no value: write `#[methods({name})]`"
+                )));
+            }
+            match &form {
+                Some((first, _)) if *first == flag => {
+                    let name = path_name(&meta.path);
+                    cx.error_spanned_by(&meta.path, format!("option `{name}` is given twice"));
+                }
+                Some((_, first)) => cx.error_spanned_by(
+                    &meta.path,
+                    format!(
+                        "a `#[methods]` block is either `boxed` or `immutable`, not both \
+                         (`{}` is given first)",
+                        path_name(first)
+                    ),
+                ),
+                None => form = Some((flag, meta.path.clone())),
+            }
+        } else if meta.path.is_ident("handle") {
             let ident = ident_value(&meta)?;
             set_once(cx, &meta, &mut out.handle, ident);
         } else if meta.path.is_ident("crate") {
@@ -123,7 +218,8 @@ pub fn methods_attrs(cx: &Ctxt, args: TokenStream) -> MethodsAttrs {
         } else {
             let name = path_name(&meta.path);
             return Err(meta.error(format!(
-                "unknown option `{name}` in `#[methods(..)]`: expected `handle = Name` or `crate = path`"
+                "unknown option `{name}` in `#[methods(..)]`: expected `boxed`, `immutable`, \
+                 `handle = Name` or `crate = path`"
             )));
         }
         Ok(())
@@ -131,6 +227,7 @@ pub fn methods_attrs(cx: &Ctxt, args: TokenStream) -> MethodsAttrs {
     if let Err(err) = parser.parse2(args) {
         cx.syn_error(err);
     }
+    out.form = form.map(|(form, _)| form).unwrap_or_default();
     out
 }
 

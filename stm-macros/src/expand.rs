@@ -1,11 +1,15 @@
 //! Code generation. Everything generated names the runtime through absolute
 //! paths (`#krate::__private`, `::core`, `::std`); helper items live inside
 //! `const _: () = { .. };` so users cannot name them.
+//!
+//! This file generates `#[derive(Transactional)]` and every form of
+//! `#[methods]` block; `whole` generates the handles of `#[derive(Boxed)]`
+//! and `#[derive(Immutable)]`, which hold a value whole.
 
 use crate::ast::{self, Arg, CachedFn, Field, Input, Methods, Shape};
-use crate::attr::{self, Kind};
+use crate::attr::{self, Form, Kind};
 use crate::ctxt::Ctxt;
-use crate::{fallback, valid};
+use crate::{fallback, valid, whole};
 use proc_macro2::{Group, Ident, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use std::collections::HashSet;
@@ -17,18 +21,20 @@ use syn::{
 
 // ---- #[derive(Transactional)] -------------------------------------------------------
 
-pub fn derive(input: &DeriveInput) -> TokenStream {
+pub fn derive(input: &DeriveInput, form: Form) -> TokenStream {
     let cx = Ctxt::new();
-    let parsed = Input::from_syn(&cx, input);
+    let parsed = Input::from_syn(&cx, input, form);
     let expandable = valid::derive_input(&cx, &parsed);
-    let body = match (&parsed.shape, expandable) {
-        (Shape::Named(fields), true) => derive_struct(&parsed, fields),
+    let body = match (form, &parsed.shape, expandable) {
+        (Form::Transactional, Shape::Named(fields), true) => derive_struct(&parsed, fields),
+        (Form::Boxed, _, true) => whole::derive_boxed(&parsed),
+        (Form::Immutable, _, true) => whole::derive_immutable(&parsed),
         _ => fallback::derive(&parsed),
     };
     with_errors(cx, body)
 }
 
-fn with_errors(cx: Ctxt, body: TokenStream) -> TokenStream {
+pub fn with_errors(cx: Ctxt, body: TokenStream) -> TokenStream {
     match cx.check() {
         None => body,
         Some(err) => {
@@ -76,7 +82,7 @@ pub fn call_at(path: TokenStream, args: TokenStream, span: Span) -> TokenStream 
 /// `prefix ty suffix` with our tokens at `span` and the user's type `ty`
 /// untouched (its own spans carry its name resolution): an error about the
 /// whole type is reported at `span`.
-fn around_at(
+pub fn around_at(
     prefix: TokenStream,
     ty: &TokenStream,
     suffix: TokenStream,
@@ -87,7 +93,7 @@ fn around_at(
 }
 
 /// `{ body }` with the braces at `span` and the body's tokens untouched.
-fn braces_at(body: TokenStream, span: Span) -> TokenStream {
+pub fn braces_at(body: TokenStream, span: Span) -> TokenStream {
     let mut group = Group::new(proc_macro2::Delimiter::Brace, body);
     group.set_span(span);
     group.into_token_stream()
@@ -95,7 +101,7 @@ fn braces_at(body: TokenStream, span: Span) -> TokenStream {
 
 /// Locals of generated code: invisible to (and unable to capture) the user's
 /// identifiers.
-fn local(name: &str) -> Ident {
+pub fn local(name: &str) -> Ident {
     Ident::new(name, Span::mixed_site())
 }
 
@@ -419,7 +425,7 @@ fn debug_where(generics: &Generics, fields: &[Field]) -> TokenStream {
 }
 
 /// Whether `ty` names one of the type parameters.
-fn mentions_params(ty: &Type, generics: &Generics) -> bool {
+pub fn mentions_params(ty: &Type, generics: &Generics) -> bool {
     let params: HashSet<String> = generics
         .type_params()
         .map(|p| p.ident.to_string())
@@ -459,14 +465,14 @@ fn collect_idents(tokens: TokenStream, out: &mut HashSet<String>) {
     }
 }
 
-fn krate_doc_path(path: &Option<Path>) -> String {
+pub fn krate_doc_path(path: &Option<Path>) -> String {
     match path {
         Some(path) => crate::pretty::pretty(path),
         None => "::steadfast".to_string(),
     }
 }
 
-fn unraw(ident: &Ident) -> String {
+pub fn unraw(ident: &Ident) -> String {
     let s = ident.to_string();
     s.strip_prefix("r#").map(str::to_string).unwrap_or(s)
 }
@@ -556,6 +562,7 @@ fn plain_impl(m: &Methods) -> TokenStream {
 
 struct Block<'a> {
     p: TokenStream,
+    form: Form,
     self_ty: &'a Type,
     self_name: String,
     caches_ty: TokenStream,
@@ -564,6 +571,8 @@ struct Block<'a> {
     tx: Ident,
     object: Ident,
     caches: Ident,
+    /// A box's raw value, or an immutable value, as the functions see it.
+    raw: Ident,
 }
 
 fn methods_block(m: &Methods, valid: &[bool]) -> TokenStream {
@@ -578,10 +587,11 @@ fn methods_block(m: &Methods, valid: &[bool]) -> TokenStream {
     let last = self_path.segments.last().expect("a path has a segment");
     let self_name = last.ident.to_string();
 
+    let form = m.attrs.form;
     let mut handle_path = self_path.clone();
     let handle_ident = match &m.attrs.handle {
         Some(ident) => ident.clone(),
-        None => format_ident!("T{}", last.ident, span = last.ident.span()),
+        None => form.default_handle(&last.ident),
     };
     handle_path
         .segments
@@ -596,6 +606,7 @@ fn methods_block(m: &Methods, valid: &[bool]) -> TokenStream {
 
     let b = Block {
         p: p.clone(),
+        form,
         self_ty,
         self_name,
         caches_ty: quote!(__SteadfastCaches #ty_g),
@@ -606,8 +617,10 @@ fn methods_block(m: &Methods, valid: &[bool]) -> TokenStream {
         tx: local("tx"),
         object: local("object"),
         caches: local("caches"),
+        raw: local("raw"),
     };
     let (tx, object, caches, caches_new) = (&b.tx, &b.object, &b.caches, &b.caches_new);
+    let (object_ty, object_path) = (b.object_ty(), b.object_path());
 
     let good: Vec<&CachedFn> = m
         .fns
@@ -628,6 +641,56 @@ fn methods_block(m: &Methods, valid: &[bool]) -> TokenStream {
         .filter(|(i, _)| !valid[*i])
         .filter_map(|(i, f)| fallback::method_stub(m, i, f, &p, self_ty));
 
+    let new_caches = quote! {
+        #caches_new {
+            #(#cache_inits)*
+            __steadfast_marker: ::core::marker::PhantomData,
+        }
+    };
+    let link = match form {
+        Form::Transactional | Form::Boxed => {
+            let (link_trait, link_fn) = match form {
+                Form::Transactional => (quote!(MethodsBlock), quote!(__steadfast_link)),
+                _ => (quote!(BoxMethodsBlock), quote!(__steadfast_link_box)),
+            };
+            quote! {
+                #[automatically_derived]
+                #[doc(hidden)]
+                impl #impl_g #p::#link_trait<#self_ty> for #p::Probe<#self_ty> #where_c {
+                    fn #link_fn(
+                        &self,
+                        #tx: &mut #p::Transaction,
+                        #object: &::std::sync::Arc<#object_ty>,
+                    ) -> #p::StmResult<()> {
+                        let #caches = #new_caches;
+                        #object_path::set_ext(#object, #caches);
+                        #(#invariants)*
+                        ::core::result::Result::Ok(())
+                    }
+                }
+            }
+        }
+        Form::Immutable => {
+            let value = &b.raw;
+            quote! {
+                #[automatically_derived]
+                #[doc(hidden)]
+                impl #impl_g #p::ImmutableMethodsBlock<#self_ty> for #p::Probe<#self_ty> #where_c {
+                    fn __steadfast_link_immutable(
+                        &self,
+                        #value: &::std::sync::Arc<#self_ty>,
+                    ) -> ::core::option::Option<
+                        ::std::boxed::Box<dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync>,
+                    > {
+                        let _ = #value;
+                        let #caches = #new_caches;
+                        ::core::option::Option::Some(::std::boxed::Box::new(#caches))
+                    }
+                }
+            }
+        }
+    };
+
     quote! {
         const _: () = {
             #[doc(hidden)]
@@ -636,23 +699,7 @@ fn methods_block(m: &Methods, valid: &[bool]) -> TokenStream {
                 __steadfast_marker: ::core::marker::PhantomData<fn() -> #self_ty>,
             }
 
-            #[automatically_derived]
-            #[doc(hidden)]
-            impl #impl_g #p::MethodsBlock<#self_ty> for #p::Probe<#self_ty> #where_c {
-                fn __steadfast_link(
-                    &self,
-                    #tx: &mut #p::Transaction,
-                    #object: &::std::sync::Arc<#p::Inner<#self_ty>>,
-                ) -> #p::StmResult<()> {
-                    let #caches = #caches_new {
-                        #(#cache_inits)*
-                        __steadfast_marker: ::core::marker::PhantomData,
-                    };
-                    #p::Inner::set_ext(#object, #caches);
-                    #(#invariants)*
-                    ::core::result::Result::Ok(())
-                }
-            }
+            #link
 
             #[automatically_derived]
             impl #impl_g #handle_path #where_c {
@@ -714,6 +761,26 @@ impl Block<'_> {
         replace_self(ty.to_token_stream(), self.self_ty)
     }
 
+    /// What the handle points to.
+    fn object_ty(&self) -> TokenStream {
+        let (p, self_ty) = (&self.p, self.self_ty);
+        match self.form {
+            Form::Transactional => quote!(#p::Inner<#self_ty>),
+            Form::Boxed => quote!(#p::BoxInner<#self_ty>),
+            Form::Immutable => quote!(#p::ImmInner<#self_ty>),
+        }
+    }
+
+    /// The same, without its parameter, to call its functions.
+    fn object_path(&self) -> TokenStream {
+        let p = &self.p;
+        match self.form {
+            Form::Transactional => quote!(#p::Inner),
+            Form::Boxed => quote!(#p::BoxInner),
+            Form::Immutable => quote!(#p::ImmInner),
+        }
+    }
+
     /// What the handle's method returns inside `StmResult`.
     fn value_ty(&self, f: &CachedFn) -> TokenStream {
         self.ty(f.value_ty().expect("checked by valid::return_type"))
@@ -738,28 +805,42 @@ impl Block<'_> {
     fn cache_field(&self, f: &CachedFn) -> Option<TokenStream> {
         let p = &self.p;
         let (ident, cfgs) = (f.ident(), f.cfgs());
-        let stored = self.stored_ty(f);
-        match f.kind() {
-            Kind::Lazy => Some(quote!(#(#cfgs)* #ident: #p::Lazy<#stored>,)),
-            Kind::Now => Some(quote!(#(#cfgs)* #ident: #p::Eager<#stored>,)),
-            Kind::Invariant => None,
+        if matches!(f.kind(), Kind::Invariant | Kind::Mutator) {
+            return None;
         }
+        let stored = self.stored_ty(f);
+        let slot = match (f.kind(), self.form) {
+            (Kind::Lazy, Form::Immutable) => quote!(#p::ImmLazy<#stored>),
+            (Kind::Lazy, _) => quote!(#p::Lazy<#stored>),
+            (Kind::Now, _) => quote!(#p::Eager<#stored>),
+            (Kind::Eager, _) => quote!(#p::ImmEager<#stored>),
+            (Kind::Invariant | Kind::Mutator, _) => return None,
+        };
+        Some(quote!(#(#cfgs)* #ident: #slot,))
     }
 
-    /// `let field = object.fields().field.read(tx)?;` for each field parameter.
+    /// What a computation reads before calling the user's function: each
+    /// field parameter (`let field = object.fields().field.read(tx)?;`), or
+    /// a box's raw value.
     fn reads(&self, f: &CachedFn) -> TokenStream {
-        let (p, object, tx) = (&self.p, &self.object, &self.tx);
-        let reads = f
-            .fields()
-            .map(|(ident, _)| quote!(let #ident = #p::Inner::fields(#object).#ident.read(#tx)?;));
-        quote!(#(#reads)*)
+        let (p, object, tx, raw) = (&self.p, &self.object, &self.tx, &self.raw);
+        match self.form {
+            Form::Transactional => {
+                let reads = f.fields().map(
+                    |(ident, _)| quote!(let #ident = #p::Inner::fields(#object).#ident.read(#tx)?;),
+                );
+                quote!(#(#reads)*)
+            }
+            Form::Boxed => quote!(let #raw = #p::BoxInner::raw(#object, #tx)?;),
+            Form::Immutable => quote!(let #raw = #p::ImmInner::value(#object);),
+        }
     }
 
     /// The call of the user's function with the values read.
     fn call(&self, f: &CachedFn) -> TokenStream {
         let self_ty = self.self_ty;
         let ident = f.ident();
-        let tx = &self.tx;
+        let (tx, raw) = (&self.tx, &self.raw);
         let args = f.args.iter().map(|arg| match arg {
             Arg::Field {
                 ident, pat_type, ..
@@ -769,6 +850,8 @@ impl Block<'_> {
                 quote_spanned!(pat_type.ty.span()=> &#ident)
             }
             Arg::Tx(_) => quote!(#tx),
+            Arg::Receiver(_) if self.form == Form::Boxed => quote!(&*#raw),
+            Arg::Receiver(_) => quote!(#raw),
             _ => unreachable!("checked by valid::parameters"),
         });
         quote!(<#self_ty>::#ident(#(#args),*))
@@ -786,32 +869,48 @@ impl Block<'_> {
     }
 
     fn cache_init(&self, f: &CachedFn) -> Option<TokenStream> {
-        let (p, tx, object, self_ty) = (&self.p, &self.tx, &self.object, self.self_ty);
+        let (p, tx, object, raw) = (&self.p, &self.tx, &self.object, &self.raw);
+        let (self_ty, object_ty) = (self.self_ty, self.object_ty());
         let (ident, cfgs) = (f.ident(), f.cfgs());
+        if matches!(f.kind(), Kind::Invariant | Kind::Mutator) {
+            return None;
+        }
         // The cache's type is checked here, once, spanned at the user's return type.
         let span = f.value_ty().expect("checked by valid::return_type").span();
         let stored = self.stored_ty(f);
-        match f.kind() {
-            Kind::Lazy => {
-                let path = around_at(quote!(#p::Lazy::<), &stored, quote!(>::new), span);
-                let new = call_at(path, quote!(), span);
-                Some(quote!(#(#cfgs)* #ident: #new,))
+        let init = match (f.kind(), self.form) {
+            (Kind::Lazy, form) => {
+                let slot = match form {
+                    Form::Immutable => quote!(#p::ImmLazy::<),
+                    _ => quote!(#p::Lazy::<),
+                };
+                let path = around_at(slot, &stored, quote!(>::new), span);
+                call_at(path, quote!(), span)
             }
-            Kind::Now => {
+            (Kind::Now, _) => {
                 let compute = self.compute(f);
                 let new = call_at(
                     around_at(quote!(#p::Eager::<), &stored, quote!(>::new), span),
                     quote! {
                         #tx,
                         #object,
-                        |#object: &#p::Inner<#self_ty>, #tx: &mut #p::Transaction| #compute,
+                        |#object: &#object_ty, #tx: &mut #p::Transaction| #compute,
                     },
                     span,
                 );
-                Some(quote!(#(#cfgs)* #ident: #new?,))
+                quote!(#new?)
             }
-            Kind::Invariant => None,
-        }
+            (Kind::Eager, _) => {
+                let call = self.call(f);
+                call_at(
+                    around_at(quote!(#p::ImmEager::<), &stored, quote!(>::new), span),
+                    quote!(#raw, |#raw: &#self_ty| #call),
+                    span,
+                )
+            }
+            (Kind::Invariant | Kind::Mutator, _) => return None,
+        };
+        Some(quote!(#(#cfgs)* #ident: #init,))
     }
 
     fn invariant_name(&self, f: &CachedFn) -> String {
@@ -822,7 +921,7 @@ impl Block<'_> {
         if f.kind() != Kind::Invariant {
             return None;
         }
-        let (p, tx, object, self_ty) = (&self.p, &self.tx, &self.object, self.self_ty);
+        let (p, tx, object, object_ty) = (&self.p, &self.tx, &self.object, self.object_ty());
         let cfgs = f.cfgs();
         let name = self.invariant_name(f);
         let check = self.check(f);
@@ -831,7 +930,7 @@ impl Block<'_> {
             #tx.invariant_owned(
                 #name,
                 #object,
-                |#object: &#p::Inner<#self_ty>, #tx: &mut #p::Transaction| -> #p::steadfast_core::CheckResult {
+                |#object: &#object_ty, #tx: &mut #p::Transaction| -> #p::steadfast_core::CheckResult {
                     #check
                 },
             )?;
@@ -860,10 +959,32 @@ impl Block<'_> {
     }
 
     fn handle_method(&self, f: &CachedFn) -> TokenStream {
-        let (p, tx, object, caches, self_ty) =
-            (&self.p, &self.tx, &self.object, &self.caches, self.self_ty);
-        let caches_ty = &self.caches_ty;
-        let (ident, cfgs, docs) = (f.ident(), f.cfgs(), f.docs());
+        match (self.form, f.kind()) {
+            (Form::Immutable, _) => self.immutable_method(f),
+            (_, Kind::Mutator) => self.mutator_method(f),
+            _ => self.transactional_method(f),
+        }
+    }
+
+    /// `#(#docs)* [blank line] #[doc = generated]`.
+    fn docs(&self, f: &CachedFn) -> TokenStream {
+        let docs = f.docs();
+        let sep = if docs.is_empty() {
+            quote!()
+        } else {
+            quote!(#[doc = ""])
+        };
+        let doc = self.method_doc(f);
+        quote!(#(#docs)* #sep #[doc = #doc])
+    }
+
+    /// A cache's or invariant's method on a transactional or box handle:
+    /// `fn name(&self, tx) -> StmResult<V>`.
+    fn transactional_method(&self, f: &CachedFn) -> TokenStream {
+        let (p, tx, object, caches) = (&self.p, &self.tx, &self.object, &self.caches);
+        let (caches_ty, object_ty) = (&self.caches_ty, self.object_ty());
+        let object_path = self.object_path();
+        let (ident, cfgs) = (f.ident(), f.cfgs());
         let vis = &f.original.vis;
         let value = self.value_ty(f);
         let body = match f.kind() {
@@ -884,31 +1005,29 @@ impl Block<'_> {
                     #compute
                 })
             }
+            Kind::Eager | Kind::Mutator => unreachable!("checked by valid::kind_fits_form"),
         };
-        let sep = if docs.is_empty() {
-            quote!()
-        } else {
-            quote!(#[doc = ""])
-        };
-        let doc = self.method_doc(f);
+        let docs = self.docs(f);
         // A clash with another method of the handle (a field's getter) is
         // reported at the function's name: a function's span runs from `fn`
         // to its closing brace.
         let span = ident.span();
         let fn_token = respan(quote!(fn), span);
         let ret = around_at(quote!(#p::StmResult<), &value, quote!(>), span);
+        let handle_trait = match self.form {
+            Form::Boxed => quote!(#p::BoxHandle),
+            _ => quote!(#p::Handle),
+        };
         let block = braces_at(
             quote! {
-                let #object: &::std::sync::Arc<#p::Inner<#self_ty>> = #p::Handle::inner(self);
-                let #caches = #p::Inner::ext::<#caches_ty>(#object);
+                let #object: &::std::sync::Arc<#object_ty> = #handle_trait::inner(self);
+                let #caches = #object_path::ext::<#caches_ty>(#object);
                 #body
             },
             span,
         );
         quote! {
-            #(#docs)*
-            #sep
-            #[doc = #doc]
+            #docs
             #[allow(dead_code)]
             #(#cfgs)*
             #vis #fn_token #ident(&self, #tx: &mut #p::Transaction) -> #ret
@@ -916,13 +1035,146 @@ impl Block<'_> {
         }
     }
 
+    /// A cache's method on an immutable handle: `fn name(&self) -> &V`, or
+    /// `Result<&T, E>` for a lazy cache of a `Result`.
+    fn immutable_method(&self, f: &CachedFn) -> TokenStream {
+        let (p, object, caches) = (&self.p, &self.object, &self.caches);
+        let (caches_ty, object_ty) = (&self.caches_ty, self.object_ty());
+        let object_path = self.object_path();
+        let (ident, cfgs) = (f.ident(), f.cfgs());
+        let vis = &f.original.vis;
+        let span = ident.span();
+        let (ret, body) = match (f.kind(), self.ok_only(f)) {
+            (Kind::Lazy, Some((ok, err))) => {
+                let (ok, err) = (self.ty(ok), self.ty(err));
+                let reads = self.reads(f);
+                let call = self.call(f);
+                (
+                    around_at(
+                        quote!(::core::result::Result<&),
+                        &quote!(#ok, #err),
+                        quote!(>),
+                        span,
+                    ),
+                    quote!(#caches.#ident.try_get(|| { #reads #call })),
+                )
+            }
+            (Kind::Lazy, None) => {
+                let reads = self.reads(f);
+                let call = self.call(f);
+                (
+                    around_at(quote!(&), &self.value_ty(f), quote!(), span),
+                    quote!(#caches.#ident.get(|| { #reads #call })),
+                )
+            }
+            (Kind::Eager, _) => (
+                around_at(quote!(&), &self.value_ty(f), quote!(), span),
+                quote!(#caches.#ident.get()),
+            ),
+            _ => unreachable!("checked by valid::kind_fits_form"),
+        };
+        let docs = self.docs(f);
+        let fn_token = respan(quote!(fn), span);
+        let block = braces_at(
+            quote! {
+                let #object: &::std::sync::Arc<#object_ty> = #p::ImmHandle::inner(self);
+                let #caches = #object_path::ext::<#caches_ty>(#object);
+                #body
+            },
+            span,
+        );
+        quote! {
+            #docs
+            #[allow(dead_code)]
+            #(#cfgs)*
+            #vis #fn_token #ident(&self) -> #ret
+            #block
+        }
+    }
+
+    /// A mutator forwarded to the box: `fn name(&self, tx, args..) -> StmResult<R>`.
+    fn mutator_method(&self, f: &CachedFn) -> TokenStream {
+        let (p, tx, object, raw) = (&self.p, &self.tx, &self.object, &self.raw);
+        let (self_ty, object_ty) = (self.self_ty, self.object_ty());
+        let sig = &f.original.sig;
+        let (ident, cfgs) = (f.ident(), f.cfgs());
+        let vis = &f.original.vis;
+        // The forwarder's parameters: the user's, named so they can be passed on.
+        let mut params = Vec::new();
+        let mut names = std::collections::HashMap::new();
+        for (i, pat_type) in f.extra_args() {
+            let name = match &*pat_type.pat {
+                syn::Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => p.ident.clone(),
+                _ => local(&format!("arg{i}")),
+            };
+            let ty = self.ty(&pat_type.ty);
+            let attrs = &pat_type.attrs;
+            params.push(quote!(#(#attrs)* #name: #ty));
+            names.insert(i, name);
+        }
+        let args = f.args.iter().enumerate().map(|(i, arg)| match arg {
+            Arg::Receiver(_) => quote!(#raw),
+            Arg::Tx(_) => quote!(#tx),
+            _ => {
+                let name = &names[&i];
+                quote!(#name)
+            }
+        });
+        let call = quote!(<#self_ty>::#ident(#(#args),*));
+        let (ret, body) = if f.tx().is_some() {
+            let ret = self.ty(f.output.ty.expect("checked by valid::return_type"));
+            let body = quote! {
+                #p::box_update_stm(
+                    #object,
+                    #tx,
+                    |#raw: &mut #self_ty, #tx: &mut #p::Transaction| #call,
+                )
+            };
+            (ret, body)
+        } else {
+            let value = match f.output.ty {
+                Some(ty) => self.ty(ty),
+                None => quote!(()),
+            };
+            let ret = quote!(#p::StmResult<#value>);
+            let body = quote!(#p::box_update(#object, #tx, |#raw: &mut #self_ty| #call));
+            (ret, body)
+        };
+        let generics = replace_self(sig.generics.to_token_stream(), self_ty);
+        let where_clause = replace_self(sig.generics.where_clause.to_token_stream(), self_ty);
+        let docs = self.docs(f);
+        let span = ident.span();
+        let fn_token = respan(quote!(fn), span);
+        let block = braces_at(
+            quote! {
+                let #object: &::std::sync::Arc<#object_ty> = #p::BoxHandle::inner(self);
+                #body
+            },
+            span,
+        );
+        quote! {
+            #docs
+            #[allow(dead_code, clippy::too_many_arguments)]
+            #(#cfgs)*
+            #vis #fn_token #ident #generics (
+                &self,
+                #tx: &mut #p::Transaction,
+                #(#params),*
+            ) -> #ret
+            #where_clause
+            #block
+        }
+    }
+
     fn method_doc(&self, f: &CachedFn) -> String {
         let function = format!("{}::{}", self.self_name, unraw(f.ident()));
         let fields: Vec<String> = f.fields().map(|(i, _)| format!("`{}`", unraw(i))).collect();
-        let mut inputs = match fields.len() {
-            0 => String::new(),
-            1 => fields[0].clone(),
-            n => format!("{} and {}", fields[..n - 1].join(", "), fields[n - 1]),
+        let mut inputs = match (self.form, fields.len()) {
+            (Form::Boxed, _) => "the raw value".to_string(),
+            (Form::Immutable, _) => "the value".to_string(),
+            (_, 0) => String::new(),
+            (_, 1) => fields[0].clone(),
+            (_, n) => format!("{} and {}", fields[..n - 1].join(", "), fields[n - 1]),
         };
         if f.tx().is_some() {
             if inputs.is_empty() {
@@ -936,8 +1188,23 @@ impl Block<'_> {
         } else {
             format!(" from {inputs}")
         };
-        match f.kind() {
-            Kind::Lazy => format!(
+        match (self.form, f.kind()) {
+            (Form::Immutable, Kind::Lazy) => format!(
+                "Lazily cached `{function}`: computed{from} on first call, then kept for \
+                 every later call, from any thread. Threads racing on the first call may \
+                 each compute it; one result is kept and all of them get that one.{}",
+                if self.ok_only(f).is_some() {
+                    " Only `Ok` values are kept: an `Err` is computed again next time."
+                } else {
+                    ""
+                }
+            ),
+            (_, Kind::Eager) => format!(
+                "Eagerly cached `{function}`: computed{from} on a background thread after the \
+                 value is built. A call before it is ready computes it rather than wait, so \
+                 it never sees a missing value."
+            ),
+            (_, Kind::Lazy) => format!(
                 "Lazily cached `{function}`: computed{from} on first call, then answered from \
                  the cache until a committed transaction changes what it read. A transaction \
                  that changed it itself gets a fresh value.{}",
@@ -947,15 +1214,20 @@ impl Block<'_> {
                     ""
                 }
             ),
-            Kind::Now => format!(
+            (_, Kind::Now) => format!(
                 "Eagerly maintained `{function}`: computed{from} when the object is built and \
                  again, before commit, by every transaction that changes what it read. \
                  Reading it never computes."
             ),
-            Kind::Invariant => format!(
+            (_, Kind::Invariant) => format!(
                 "Evaluates the invariant `{function}`{from}. The object's factory and every \
                  transaction that changes what it reads check it; a transaction that would \
                  leave it failing cannot commit."
+            ),
+            (_, Kind::Mutator) => format!(
+                "Runs the mutator `{function}` on the box's raw value, inside the transaction: \
+                 a copy of the value is changed and written back. The invariants may be broken \
+                 in between; they are checked once, when the transaction commits."
             ),
         }
     }

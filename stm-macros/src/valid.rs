@@ -1,24 +1,47 @@
 //! The rules, one function each. Every rule reports through the `Ctxt`, at the
 //! user's token, and says whether the checked item may be expanded.
 
-use crate::ast::{self, Arg, CachedFn, Field, Input, Methods, Shape};
-use crate::attr::{self, Kind};
+use crate::ast::{self, Arg, CachedFn, Field, Input, Methods, SelfKind, Shape};
+use crate::attr::{self, Form, Kind};
 use crate::ctxt::Ctxt;
 use crate::pretty::pretty;
 use std::collections::HashSet;
 use syn::{GenericParam, Type};
 
-// ---- #[derive(Transactional)] -------------------------------------------------------
+// ---- #[derive(Transactional)], #[derive(Boxed)], #[derive(Immutable)] ---------------
 
 /// Whether the struct can be expanded (otherwise the fallback stub is emitted).
 pub fn derive_input(cx: &Ctxt, input: &Input) -> bool {
-    let shape_ok = shape(cx, input);
+    let shape_ok = match input.form {
+        Form::Transactional => shape(cx, input),
+        Form::Boxed | Form::Immutable => not_a_union(cx, input),
+    };
     let lifetimes_ok = no_lifetimes(cx, input);
-    if let Shape::Named(fields) = &input.shape {
+    if let (Form::Transactional, Shape::Named(fields)) = (input.form, &input.shape) {
         field_names(cx, input, fields);
     }
     handle_name(cx, input);
     shape_ok && lifetimes_ok
+}
+
+/// Rule: a box or an immutable value holds any struct or enum, whole (its
+/// functions take `&self`), but not a union, whose fields cannot be read
+/// without `unsafe`.
+fn not_a_union(cx: &Ctxt, input: &Input) -> bool {
+    if let Shape::Union(data) = &input.shape {
+        let derive = input.form.derive_name();
+        cx.error_spanned_by(
+            data.union_token,
+            format!(
+                "`#[derive({derive})]` needs a struct or an enum, not a union: its caches and \
+                 invariants read the value through `&self`, and a union can only be read \
+                 with `unsafe`"
+            ),
+        );
+        false
+    } else {
+        true
+    }
 }
 
 /// Rule: a struct with named fields.
@@ -69,14 +92,24 @@ fn shape(cx: &Ctxt, input: &Input) -> bool {
 
 /// Rule: no lifetime parameters (fields live in shared variables: `'static`).
 fn no_lifetimes(cx: &Ctxt, input: &Input) -> bool {
+    let message = match input.form {
+        Form::Transactional => {
+            "a transactional struct cannot have lifetime parameters: its fields live in \
+             variables shared between threads, so they must be `'static`"
+        }
+        Form::Boxed => {
+            "a boxed struct cannot have lifetime parameters: its value lives in a variable \
+             shared between threads, so it must be `'static`"
+        }
+        Form::Immutable => {
+            "an immutable struct cannot have lifetime parameters: the value and its caches \
+             are shared between threads, so they must be `'static`"
+        }
+    };
     let mut ok = true;
     for param in &input.original.generics.params {
         if let GenericParam::Lifetime(lt) = param {
-            cx.error_spanned_by(
-                &lt.lifetime,
-                "a transactional struct cannot have lifetime parameters: its fields live in \
-                 variables shared between threads, so they must be `'static`",
-            );
+            cx.error_spanned_by(&lt.lifetime, message);
             ok = false;
         }
     }
@@ -146,6 +179,15 @@ pub fn clashing_fields(fields: &[Field]) -> HashSet<String> {
 /// Names of the handle's methods that fields and caches must not take.
 pub const RESERVED: &[&str] = &["new", "new_in", "snapshot", "ptr_eq"];
 
+/// The same for each form of handle.
+pub fn reserved(form: Form) -> &'static [&'static str] {
+    match form {
+        Form::Transactional => RESERVED,
+        Form::Boxed => &["new", "new_in", "snapshot", "ptr_eq", "read", "update"],
+        Form::Immutable => &["new", "ptr_eq"],
+    }
+}
+
 fn unraw(ident: &syn::Ident) -> String {
     let s = ident.to_string();
     s.strip_prefix("r#").map(str::to_string).unwrap_or(s)
@@ -181,7 +223,7 @@ fn self_type(cx: &Ctxt, m: &Methods) -> bool {
             cx.error_spanned_by(
                 other,
                 "`#[methods]` goes on `impl Name { .. }`, where `Name` is a struct with \
-                 `#[derive(Transactional)]`",
+                 `#[derive(Transactional)]`, `#[derive(Boxed)]` or `#[derive(Immutable)]`",
             );
             false
         }
@@ -233,24 +275,73 @@ fn generic_over_all(cx: &Ctxt, m: &Methods) -> bool {
 
 /// Checks every annotated function; returns, per function, whether it is valid.
 pub fn functions(cx: &Ctxt, m: &Methods) -> Vec<bool> {
-    let mut valid: Vec<bool> = m.fns.iter().map(|f| function(cx, f)).collect();
+    let form = m.attrs.form;
+    let mut valid: Vec<bool> = m.fns.iter().map(|f| function(cx, f, form)).collect();
     duplicate_names(cx, m, &mut valid);
     valid
 }
 
-fn function(cx: &Ctxt, f: &CachedFn) -> bool {
+fn function(cx: &Ctxt, f: &CachedFn, form: Form) -> bool {
+    // An annotation that does not belong to this kind of struct is the one
+    // problem worth reporting: the other rules describe another form.
+    if !kind_fits_form(cx, f, form) {
+        return false;
+    }
     // Every rule runs, so one pass reports every problem of the function.
     let rules = [
         one_annotation(cx, f),
         annotation_arguments(cx, f),
-        no_receiver(cx, f),
+        receiver(cx, f, form),
         plain_fn(cx, f),
         no_generics(cx, f),
-        parameters(cx, f),
+        match form {
+            Form::Transactional => parameters(cx, f),
+            Form::Boxed | Form::Immutable => self_parameters(cx, f, form),
+        },
         return_type(cx, f),
-        reserved_name(cx, f),
+        reserved_name(cx, f, form),
     ];
     rules.iter().all(|ok| *ok)
+}
+
+/// Rule: `#[mutator]` belongs to boxes, `#[cache_eager]` to immutable values,
+/// and an immutable value has no `#[cache_now]` or `#[invariant]`.
+fn kind_fits_form(cx: &Ctxt, f: &CachedFn, form: Form) -> bool {
+    let mut ok = true;
+    for a in &f.annotations {
+        let message = match (a.kind, form) {
+            (Kind::Mutator, Form::Transactional) => {
+                "`#[mutator]` belongs to boxes: it changes the raw value of a \
+                 `#[derive(Boxed)]` struct, in its `#[methods(boxed)]` block. A transactional \
+                 struct changes through its setters (`set_field`), and its invariants are \
+                 checked when the transaction commits"
+            }
+            (Kind::Mutator, Form::Immutable) => {
+                "an immutable value has no `#[mutator]`: it never changes. Build a new value, \
+                 or box the struct (`#[derive(Boxed)]` and `#[methods(boxed)]`)"
+            }
+            (Kind::Eager, Form::Transactional | Form::Boxed) => {
+                "`#[cache_eager]` computes once, on a background thread, so it belongs to \
+                 immutable values (`#[derive(Immutable)]` and `#[methods(immutable)]`); a value \
+                 that changes keeps an eager cache with `#[cache_now]`, recomputed before each \
+                 commit that changes what it read"
+            }
+            (Kind::Now, Form::Immutable) => {
+                "an immutable value never changes, so there is nothing to keep up to date: \
+                 use `#[cache_eager]` (computed on a background thread after `new`) or \
+                 `#[cache_lazy]` (computed on first use)"
+            }
+            (Kind::Invariant, Form::Immutable) => {
+                "an immutable value never changes, so an `#[invariant]` would only be checked \
+                 once: check the value before building it, or box the struct \
+                 (`#[derive(Boxed)]` and `#[methods(boxed)]`) to have it checked at every change"
+            }
+            _ => continue,
+        };
+        cx.error_spanned_by(a.attr, message);
+        ok = false;
+    }
+    ok
 }
 
 fn attr_name(f: &CachedFn) -> String {
@@ -292,7 +383,16 @@ fn annotation_arguments(cx: &Ctxt, f: &CachedFn) -> bool {
     ok
 }
 
-/// Rule: no `self`: parameters name fields (L42's `Cache.Now` style).
+/// Rule: how a function takes `self`, by form.
+fn receiver(cx: &Ctxt, f: &CachedFn, form: Form) -> bool {
+    match form {
+        Form::Transactional => no_receiver(cx, f),
+        Form::Boxed | Form::Immutable => self_receiver(cx, f, form),
+    }
+}
+
+/// Rule (transactional): no `self`: parameters name fields (L42's
+/// `Cache.Now` style).
 fn no_receiver(cx: &Ctxt, f: &CachedFn) -> bool {
     let mut ok = true;
     for arg in &f.args {
@@ -301,7 +401,9 @@ fn no_receiver(cx: &Ctxt, f: &CachedFn) -> bool {
                 r,
                 format!(
                     "a `{}` function takes no `self`: its parameters name the fields it reads, \
-                     by reference (`balance: &i64`); the handle gets the method that takes `&self`",
+                     by reference (`balance: &i64`); the handle gets the method that takes \
+                     `&self` (functions take `self` only in the `#[methods(boxed)]` and \
+                     `#[methods(immutable)]` blocks of boxed and immutable structs)",
                     attr_name(f)
                 ),
             );
@@ -309,6 +411,72 @@ fn no_receiver(cx: &Ctxt, f: &CachedFn) -> bool {
         }
     }
     ok
+}
+
+/// Rule (boxes, immutable values): the function takes the value whole, as
+/// `&self`; a mutator takes `&mut self`.
+fn self_receiver(cx: &Ctxt, f: &CachedFn, form: Form) -> bool {
+    let name = attr_name(f);
+    let (what, wanted) = match (form, f.kind()) {
+        (_, Kind::Mutator) => ("changes the raw value", SelfKind::MutRef),
+        (Form::Immutable, _) => ("reads the value", SelfKind::Ref),
+        _ => ("reads the raw value", SelfKind::Ref),
+    };
+    let form_attr = form.methods_attr();
+    let Some(r) = f.receiver() else {
+        let sig = &f.original.sig;
+        let receiver = if wanted == SelfKind::MutRef {
+            "&mut self"
+        } else {
+            "&self"
+        };
+        let tokens = match &sig.inputs.first() {
+            Some(first) => quote::quote!(#first),
+            None => {
+                let paren = sig.paren_token.span.join();
+                quote::quote_spanned!(paren=> ())
+            }
+        };
+        let fields = if form == Form::Boxed && f.kind() != Kind::Mutator {
+            " plus an optional `tx: &mut Transaction`"
+        } else {
+            ""
+        };
+        cx.error_spanned_by(
+            tokens,
+            format!(
+                "in a `{form_attr}` block, a `{name}` function {what}: it takes `{receiver}`{fields} \
+                 and reads fields as `self.field`; the handle gets the method"
+            ),
+        );
+        return false;
+    };
+    let kind = ast::self_kind(r);
+    if kind == wanted {
+        return true;
+    }
+    let message =
+        match (kind, wanted) {
+            (SelfKind::Ref, SelfKind::MutRef) => {
+                "a `#[mutator]` changes the raw value: take `&mut self`. A function that only \
+             reads it is a plain method (call it through `read`) or a `#[cache_lazy]`"
+                    .to_string()
+            }
+            (SelfKind::MutRef, _) if form == Form::Boxed => format!(
+                "a `{name}` function {what}, so it takes `&self`; only a `#[mutator]` takes \
+             `&mut self`"
+            ),
+            (SelfKind::MutRef, _) => format!(
+                "a `{name}` function of an immutable value takes `&self`: the value never changes"
+            ),
+            _ => format!(
+            "a `{name}` function takes `{}`, not `self` by value: the value stays in the shared \
+             handle",
+            if wanted == SelfKind::MutRef { "&mut self" } else { "&self" }
+        ),
+        };
+    cx.error_spanned_by(r, message);
+    false
 }
 
 /// Rule: not `async`, `unsafe`, `extern` or variadic.
@@ -347,8 +515,12 @@ fn plain_fn(cx: &Ctxt, f: &CachedFn) -> bool {
     ok
 }
 
-/// Rule: no generic parameters (the stored value's type is fixed).
+/// Rule: no generic parameters (the stored value's type is fixed). A
+/// mutator stores nothing and may be generic.
 fn no_generics(cx: &Ctxt, f: &CachedFn) -> bool {
+    if f.kind() == Kind::Mutator {
+        return true;
+    }
     let generics = &f.original.sig.generics;
     let has_params = !generics.params.is_empty();
     if has_params || generics.where_clause.is_some() {
@@ -356,6 +528,8 @@ fn no_generics(cx: &Ctxt, f: &CachedFn) -> bool {
             Kind::Invariant => "an `#[invariant]` function",
             Kind::Lazy => "a `#[cache_lazy]` function",
             Kind::Now => "a `#[cache_now]` function",
+            Kind::Eager => "a `#[cache_eager]` function",
+            Kind::Mutator => unreachable!("mutators may be generic"),
         };
         let tokens = if has_params {
             generics.to_token_stream_spanned()
@@ -450,6 +624,67 @@ fn parameters(cx: &Ctxt, f: &CachedFn) -> bool {
     ok
 }
 
+/// Rule (boxes, immutable values): besides `self`, a cache or invariant of
+/// a box takes at most one `tx: &mut Transaction` (for deep reads), a
+/// mutator any arguments and at most one `tx`, and a function of an
+/// immutable value nothing else.
+fn self_parameters(cx: &Ctxt, f: &CachedFn, form: Form) -> bool {
+    if f.receiver().is_none() {
+        // Reported by `self_receiver`, which says where the fields are.
+        return false;
+    }
+    let name = attr_name(f);
+    let mut ok = true;
+    let mut tx_seen = false;
+    for arg in &f.args {
+        match arg {
+            Arg::Receiver(_) => {}
+            Arg::Tx(p) if form == Form::Immutable => {
+                cx.error_spanned_by(
+                    p,
+                    format!(
+                        "a `{name}` function of an immutable value reads only the value: it \
+                         cannot take a transaction, since nothing it would read through one \
+                         could invalidate the cache"
+                    ),
+                );
+                ok = false;
+            }
+            Arg::Tx(p) => {
+                if tx_seen {
+                    cx.error_spanned_by(
+                        p,
+                        format!(
+                            "a `{name}` function takes at most one `&mut Transaction` parameter"
+                        ),
+                    );
+                    ok = false;
+                }
+                tx_seen = true;
+            }
+            _ if f.kind() == Kind::Mutator => {}
+            Arg::Field { pat_type: p, .. } | Arg::Pattern(p) | Arg::ByValue(p) | Arg::MutRef(p) => {
+                let param = pretty(&p.pat);
+                let (what, extra) = if form == Form::Boxed {
+                    ("the raw value", " and an optional `tx: &mut Transaction`")
+                } else {
+                    ("the value", "")
+                };
+                cx.error_spanned_by(
+                    p,
+                    format!(
+                        "a `{name}` function has no parameter `{param}`: it reads {what} \
+                         through `&self` (`self.{param}` for a field){extra}; a cache or \
+                         invariant has no other arguments"
+                    ),
+                );
+                ok = false;
+            }
+        }
+    }
+    ok
+}
+
 /// Rule: the return type fits the annotation, and `StmResult` when taking `tx`.
 fn return_type(cx: &Ctxt, f: &CachedFn) -> bool {
     let name = attr_name(f);
@@ -459,6 +694,7 @@ fn return_type(cx: &Ctxt, f: &CachedFn) -> bool {
         if f.output.stm_inner.is_none() {
             let example = match (f.kind(), f.output.ty) {
                 (Kind::Invariant, None) => "StmResult<bool>".to_string(),
+                (Kind::Mutator, None) => "StmResult<()>".to_string(),
                 (_, Some(ty)) if !ast::is_unit(ty) => format!("StmResult<{}>", pretty(ty)),
                 _ => "StmResult<..>".to_string(),
             };
@@ -486,7 +722,23 @@ fn return_type(cx: &Ctxt, f: &CachedFn) -> bool {
                 return false;
             }
         }
-        Kind::Lazy | Kind::Now => match value {
+        Kind::Mutator => {
+            if let Some(ty) = value {
+                if let Some(lifetime) = borrowed(ty) {
+                    cx.error_spanned_by(
+                        lifetime,
+                        format!(
+                            "a `#[mutator]` cannot return a borrow: the raw value is lent to \
+                             `{ident}` only while it runs inside the transaction, and never \
+                             leaves the box; return an owned value (`{}` is borrowed)",
+                            pretty(ty)
+                        ),
+                    );
+                    return false;
+                }
+            }
+        }
+        Kind::Lazy | Kind::Now | Kind::Eager => match value {
             None => {
                 cx.error_spanned_by(
                     &sig.ident,
@@ -507,11 +759,47 @@ fn return_type(cx: &Ctxt, f: &CachedFn) -> bool {
     true
 }
 
+/// The first reference or lifetime in a type, if it borrows.
+fn borrowed(ty: &Type) -> Option<proc_macro2::TokenStream> {
+    use quote::ToTokens;
+    fn find(tokens: proc_macro2::TokenStream) -> Option<proc_macro2::TokenStream> {
+        let mut iter = tokens.into_iter().peekable();
+        while let Some(tt) = iter.next() {
+            match tt {
+                proc_macro2::TokenTree::Punct(p) if p.as_char() == '&' => {
+                    return Some(p.into_token_stream());
+                }
+                proc_macro2::TokenTree::Punct(p) if p.as_char() == '\'' => {
+                    // `'static` borrows nothing from the raw value.
+                    if let Some(proc_macro2::TokenTree::Ident(i)) = iter.peek() {
+                        if i == "static" {
+                            continue;
+                        }
+                    }
+                    let mut out = p.into_token_stream();
+                    if let Some(next) = iter.next() {
+                        out.extend([next]);
+                    }
+                    return Some(out);
+                }
+                proc_macro2::TokenTree::Group(g) => {
+                    if let Some(found) = find(g.stream()) {
+                        return Some(found);
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+    find(ty.to_token_stream())
+}
+
 /// Rule: the handle's own methods keep their names.
-fn reserved_name(cx: &Ctxt, f: &CachedFn) -> bool {
+fn reserved_name(cx: &Ctxt, f: &CachedFn, form: Form) -> bool {
     let ident = f.ident();
     let name = unraw(ident);
-    if RESERVED.contains(&name.as_str()) {
+    if reserved(form).contains(&name.as_str()) {
         cx.error_spanned_by(
             ident,
             format!(
