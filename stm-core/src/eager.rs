@@ -148,7 +148,11 @@ impl<V: Clone + Send + Sync + 'static> EagerCache<V> {
     pub fn get(&self, tx: &mut Transaction) -> StmResult<V> {
         let stored = self.inner.value.read(tx)?;
         let id = Arc::as_ptr(&self.inner) as *const () as usize;
-        if tx.has_writes() && tx.wrote_any(&self.inner.node.dep_addrs()) {
+        // A commit that changes the cache's inputs publishes the value before
+        // it records the new inputs, and holds the node's meta lock until it
+        // has: while it is held, the recorded inputs may be the old ones.
+        let node = &self.inner.node;
+        if tx.has_writes() && (node.meta.load().is_locked() || tx.wrote_any(&node.dep_addrs())) {
             let _computing = Computing::enter(id)?;
             if let Some(fresh) = (self.inner.compute)(tx)? {
                 return Ok(fresh);
