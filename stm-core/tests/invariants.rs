@@ -1411,3 +1411,95 @@ fn a_concurrent_fill_never_makes_a_writing_transaction_stale() {
     filler.join().unwrap();
     assert_eq!(stale, 0, "stale values inside writing transactions");
 }
+
+/// An eager cache whose inputs change with its value (it sums one of two
+/// sets of variables, depending on `sel`) while another thread keeps
+/// flipping `sel`: a transaction that wrote a variable of the set the cache
+/// reads in its snapshot always gets the value computed from its own write.
+/// (The sets are large so that recording a change of inputs takes a while.)
+#[test]
+fn eager_cache_reads_stay_fresh_while_its_inputs_change() {
+    const ROUNDS: i64 = 5_000;
+    const SET: usize = 100;
+    let sel = TVar::new(true);
+    let a: Arc<Vec<TVar<i64>>> = Arc::new((0..SET).map(|_| TVar::new(0)).collect());
+    let b: Arc<Vec<TVar<i64>>> = Arc::new((0..SET).map(|_| TVar::new(0)).collect());
+    let sum = |tx: &mut Transaction, set: &[TVar<i64>]| -> StmResult<i64> {
+        let mut s = 0;
+        for v in set {
+            s += v.read(tx)?;
+        }
+        Ok(s)
+    };
+    let cache = atomically(|tx| {
+        let (sel, a, b) = (sel.clone(), a.clone(), b.clone());
+        EagerCache::new(tx, move |tx| {
+            if sel.read(tx)? {
+                sum(tx, &a)
+            } else {
+                sum(tx, &b)
+            }
+        })
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    let flipper = {
+        let (sel, stop) = (sel.clone(), stop.clone());
+        thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                atomically(|tx| sel.modify(tx, |s| !s));
+            }
+        })
+    };
+    // Threads blocked on the cache's value: each flip wakes them after
+    // publishing it, which keeps the flipper between publishing the value
+    // and recording the cache's new inputs for a while.
+    let sleepers: Vec<_> = (0..3)
+        .map(|_| {
+            let (cache, stop) = (cache.clone(), stop.clone());
+            thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let seen = Cell::new(None);
+                    let _ = atomically(|tx| {
+                        let v = cache.get(tx)?;
+                        if seen.get().is_none() {
+                            seen.set(Some(v));
+                        }
+                        if seen.get() == Some(v) && !stop.load(Ordering::Relaxed) {
+                            return retry();
+                        }
+                        Ok(v)
+                    });
+                }
+            })
+        })
+        .collect();
+    // Counted in every attempt, including those that later fail to commit:
+    // the body may act on what it sees.
+    let stale = Cell::new(0);
+    for i in 1..=ROUNDS {
+        atomically(|tx| {
+            b[0].write(tx, i)?;
+            let seen = cache.get(tx)?;
+            let expected = if sel.read(tx)? {
+                sum(tx, &a)?
+            } else {
+                sum(tx, &b)?
+            };
+            if seen != expected {
+                stale.set(stale.get() + 1);
+            }
+            Ok(())
+        });
+    }
+    stop.store(true, Ordering::Relaxed);
+    flipper.join().unwrap();
+    atomically(|tx| sel.modify(tx, |s| !s)); // wakes the sleepers a last time
+    for s in sleepers {
+        s.join().unwrap();
+    }
+    assert_eq!(
+        stale.get(),
+        0,
+        "stale eager values inside writing transactions"
+    );
+}
