@@ -346,6 +346,49 @@ fn an_invariant_may_be_broken_in_the_middle_and_restored_before_the_end() {
 }
 
 #[test]
+fn a_checks_reads_are_validated_with_the_transaction() {
+    // Invariant a + b <= 10, from a = b = 0. A transaction writes a = 6; at its
+    // commit the check reads b = 0 and passes, and then, before the commit
+    // publishes, another transaction sets b = 6 (fine on its own: a is still
+    // 0). Were the check's read of b not validated like the body's reads, both
+    // would commit and a + b = 12 would be observed; instead the first
+    // transaction re-runs, and its check then sees b = 6 and refuses.
+    let a = TVar::new(0i64);
+    let b = TVar::new(0i64);
+    let interfere = Arc::new(AtomicBool::new(false));
+    let runs = Arc::new(AtomicUsize::new(0));
+    {
+        let (a, b, interfere, runs) = (a.clone(), b.clone(), interfere.clone(), runs.clone());
+        atomically(move |tx| {
+            let (a, b, interfere, runs) = (a.clone(), b.clone(), interfere.clone(), runs.clone());
+            tx.invariant("a + b <= 10", move |tx| {
+                runs.fetch_add(1, Ordering::SeqCst);
+                let (x, y) = (a.read(tx)?, b.read(tx)?);
+                if interfere.swap(false, Ordering::SeqCst) {
+                    let b = b.clone();
+                    thread::spawn(move || atomically(|tx| b.write(tx, 6)))
+                        .join()
+                        .unwrap();
+                }
+                if x + y <= 10 {
+                    Ok(())
+                } else {
+                    Err(CheckError::violated(format!("{x} + {y} > 10")))
+                }
+            })
+        });
+    }
+    interfere.store(true, Ordering::SeqCst);
+    let before = runs_of(&runs);
+    let r = set(&a, 6);
+    let e = r.expect_err("the re-run check sees b = 6");
+    assert_eq!(e.invariant_violation().unwrap().message, "6 + 6 > 10");
+    assert_eq!((a.load(), b.load()), (0, 6));
+    // Runs: the first commit attempt, the other transaction's commit, the re-run.
+    assert_eq!(runs_of(&runs) - before, 3);
+}
+
+#[test]
 fn a_check_that_writes_is_invalid() {
     let a = TVar::new(0i64);
     let scratch = TVar::new(0i64);
