@@ -734,26 +734,33 @@ fn static_generics(generics: &Generics) -> Generics {
 /// Replaces `Self` (the struct, in the user's impl) by the struct's type, for
 /// tokens moved into other impls.
 pub fn replace_self(tokens: TokenStream, self_ty: &Type) -> TokenStream {
-    tokens
-        .into_iter()
-        .flat_map(|tt| -> Vec<TokenTree> {
-            match tt {
-                TokenTree::Ident(ident) if ident == "Self" => {
-                    let ty = self_ty.to_token_stream();
-                    // One group so `Self::Assoc` stays well-formed: `<Pair<T>>::Assoc`.
-                    let wrapped: TokenStream = quote_spanned!(ident.span()=> <#ty>);
-                    wrapped.into_iter().collect()
-                }
-                TokenTree::Group(group) => {
-                    let mut new =
-                        Group::new(group.delimiter(), replace_self(group.stream(), self_ty));
-                    new.set_span(group.span());
-                    vec![TokenTree::Group(new)]
-                }
-                other => vec![other],
+    let mut out = Vec::new();
+    let mut iter = tokens.into_iter().peekable();
+    while let Some(tt) = iter.next() {
+        match tt {
+            TokenTree::Ident(ident) if ident == "Self" => {
+                let ty = self_ty.to_token_stream();
+                let path_follows =
+                    matches!(iter.peek(), Some(TokenTree::Punct(p)) if p.as_char() == ':');
+                // Before `::`, one group keeps `Self::Assoc` well-formed
+                // (`<Pair<T>>::Assoc`); elsewhere `<..>` would start a
+                // qualified path (`Option<&<Pair<T>>>` does not parse).
+                let replaced: TokenStream = if path_follows {
+                    quote_spanned!(ident.span()=> <#ty>)
+                } else {
+                    respan(ty, ident.span())
+                };
+                out.extend(replaced);
             }
-        })
-        .collect()
+            TokenTree::Group(group) => {
+                let mut new = Group::new(group.delimiter(), replace_self(group.stream(), self_ty));
+                new.set_span(group.span());
+                out.push(TokenTree::Group(new));
+            }
+            other => out.push(other),
+        }
+    }
+    out.into_iter().collect()
 }
 
 impl Block<'_> {
@@ -1145,9 +1152,13 @@ impl Block<'_> {
         let docs = self.docs(f);
         let span = ident.span();
         let fn_token = respan(quote!(fn), span);
+        let caches_ty = &self.caches_ty;
         let block = braces_at(
             quote! {
                 let #object: &::std::sync::Arc<#object_ty> = #p::BoxHandle::inner(self);
+                // A box built without this block's invariants (generic bounds
+                // the derive did not know) must not be changed unchecked.
+                let _ = #p::BoxInner::ext::<#caches_ty>(#object);
                 #body
             },
             span,
