@@ -250,8 +250,11 @@ fn another_threads_writes_are_seen_and_untouched_inputs_are_never_recomputed() {
         y_calls: y_calls.clone(),
     })
     .unwrap();
-    // Filled once before the race starts.
+    // Both filled once before the race starts, so however the threads are
+    // scheduled, x's later writes must force at least one recomputation.
     assert_eq!(atomically(|tx| pair.y_doubled(tx)), 42);
+    assert_eq!(atomically(|tx| pair.x_squared(tx)), 0);
+    assert_eq!(x_calls.count(), 1);
     let start = Arc::new(Barrier::new(3));
     let done = Arc::new(AtomicBool::new(false));
 
