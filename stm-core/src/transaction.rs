@@ -461,7 +461,9 @@ impl Transaction {
                         had_waiters: false,
                     },
                 });
-                self.index_last_write();
+                if self.writes.len() > INDEX_FROM {
+                    self.index_last_write();
+                }
             }
         }
         Ok(())
