@@ -250,8 +250,11 @@ pub use steadfast_macros::methods;
 ///
 /// The value must be `Clone + Send + Sync + 'static` (an update clones it
 /// once per `update` or mutator call; reads only share it). Any struct or
-/// enum can be boxed; generic ones too (the handle requires `Clone + Send +
-/// Sync + 'static` of each field type that mentions a type parameter).
+/// enum can be boxed; generic ones too: the handle requires `Clone + Send +
+/// Sync + 'static` of each type parameter, as `derive(Clone)` requires
+/// `Clone`, and a `#[methods(boxed)]` block that needs more of them needs it
+/// declared on the struct or with `bound` (otherwise its methods panic,
+/// saying so).
 /// Options, in `#[boxed(..)]`: `handle = "Name"`, `bound = "T: Trait, .."`
 /// and `crate = "path"`, as for [`Transactional`].
 pub use steadfast_macros::Boxed;
@@ -283,7 +286,9 @@ pub use steadfast_macros::Boxed;
 ///
 /// The computation must be deterministic (callers cannot tell which racing
 /// result was kept). The struct, and each cached value, must be `Send + Sync
-/// + 'static`.
+/// + 'static` (for a generic struct, so must each type parameter). Options,
+/// in `#[immutable(..)]`: `handle = "Name"`, `bound = "T: Trait, .."` and
+/// `crate = "path"`, as for [`Transactional`].
 ///
 /// ```
 /// use steadfast::{methods, Immutable};

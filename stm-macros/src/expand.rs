@@ -425,7 +425,7 @@ fn debug_where(generics: &Generics, fields: &[Field]) -> TokenStream {
 }
 
 /// Whether `ty` names one of the type parameters.
-pub fn mentions_params(ty: &Type, generics: &Generics) -> bool {
+fn mentions_params(ty: &Type, generics: &Generics) -> bool {
     let params: HashSet<String> = generics
         .type_params()
         .map(|p| p.ident.to_string())
