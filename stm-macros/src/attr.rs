@@ -78,6 +78,8 @@ pub struct StructAttrs {
 pub struct MethodsAttrs {
     /// `boxed` or `immutable`; transactional by default.
     pub form: Form,
+    /// Where `boxed` or `immutable` is written.
+    pub form_span: Option<Span>,
     /// `handle = Name`.
     pub handle: Option<Ident>,
     /// `crate = path`.
@@ -227,7 +229,10 @@ pub fn methods_attrs(cx: &Ctxt, args: TokenStream) -> MethodsAttrs {
     if let Err(err) = parser.parse2(args) {
         cx.syn_error(err);
     }
-    out.form = form.map(|(form, _)| form).unwrap_or_default();
+    if let Some((form, path)) = form {
+        out.form = form;
+        out.form_span = Some(syn::spanned::Spanned::span(&path));
+    }
     out
 }
 

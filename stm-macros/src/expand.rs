@@ -647,6 +647,24 @@ fn methods_block(m: &Methods, valid: &[bool]) -> TokenStream {
             __steadfast_marker: ::core::marker::PhantomData,
         }
     };
+    // Whether the struct has the matching derive is checked once, here, at
+    // the `boxed` or `immutable` option: the runtime's types ask nothing
+    // more of it than to be shareable, so other uses stay quiet.
+    let form_check = match (form, m.attrs.form_span) {
+        (Form::Boxed, Some(span)) => respan(quote!(#self_ty: #p::BoxObject), span),
+        (Form::Immutable, Some(span)) => respan(quote!(#self_ty: #p::ImmutableObject), span),
+        _ => quote!(),
+    };
+    let link_where = {
+        let mut generics = generics.clone();
+        if !form_check.is_empty() {
+            generics
+                .make_where_clause()
+                .predicates
+                .push(syn::parse2(form_check).expect("a where predicate"));
+        }
+        generics.where_clause.to_token_stream()
+    };
     let link = match form {
         Form::Transactional | Form::Boxed => {
             let (link_trait, link_fn) = match form {
@@ -656,7 +674,7 @@ fn methods_block(m: &Methods, valid: &[bool]) -> TokenStream {
             quote! {
                 #[automatically_derived]
                 #[doc(hidden)]
-                impl #impl_g #p::#link_trait<#self_ty> for #p::Probe<#self_ty> #where_c {
+                impl #impl_g #p::#link_trait<#self_ty> for #p::Probe<#self_ty> #link_where {
                     fn #link_fn(
                         &self,
                         #tx: &mut #p::Transaction,
@@ -675,7 +693,7 @@ fn methods_block(m: &Methods, valid: &[bool]) -> TokenStream {
             quote! {
                 #[automatically_derived]
                 #[doc(hidden)]
-                impl #impl_g #p::ImmutableMethodsBlock<#self_ty> for #p::Probe<#self_ty> #where_c {
+                impl #impl_g #p::ImmutableMethodsBlock<#self_ty> for #p::Probe<#self_ty> #link_where {
                     fn __steadfast_link_immutable(
                         &self,
                         #value: &::std::sync::Arc<#self_ty>,
@@ -1092,7 +1110,8 @@ impl Block<'_> {
         );
         quote! {
             #docs
-            #[allow(dead_code)]
+            // The kept value is handed out by reference, whatever its type.
+            #[allow(dead_code, clippy::borrowed_box)]
             #(#cfgs)*
             #vis #fn_token #ident(&self) -> #ret
             #block
@@ -1102,7 +1121,7 @@ impl Block<'_> {
     /// A mutator forwarded to the box: `fn name(&self, tx, args..) -> StmResult<R>`.
     fn mutator_method(&self, f: &CachedFn) -> TokenStream {
         let (p, tx, object, raw) = (&self.p, &self.tx, &self.object, &self.raw);
-        let (self_ty, object_ty) = (self.self_ty, self.object_ty());
+        let self_ty = self.self_ty;
         let sig = &f.original.sig;
         let (ident, cfgs) = (f.ident(), f.cfgs());
         let vis = &f.original.vis;
@@ -1131,10 +1150,10 @@ impl Block<'_> {
         let (ret, body) = if f.tx().is_some() {
             let ret = self.ty(f.output.ty.expect("checked by valid::return_type"));
             let body = quote! {
-                #p::box_update_stm(
-                    #object,
+                #p::box_mutate_stm(
+                    self,
                     #tx,
-                    |#raw: &mut #self_ty, #tx: &mut #p::Transaction| #call,
+                    |#raw, #tx: &mut #p::Transaction| #call,
                 )
             };
             (ret, body)
@@ -1144,7 +1163,9 @@ impl Block<'_> {
                 None => quote!(()),
             };
             let ret = quote!(#p::StmResult<#value>);
-            let body = quote!(#p::box_update(#object, #tx, |#raw: &mut #self_ty| #call));
+            // The closure's type comes from the box: if the handle does not
+            // exist (another error), nothing more is reported here.
+            let body = quote!(#p::box_mutate(self, #tx, |#raw| #call));
             (ret, body)
         };
         let generics = replace_self(sig.generics.to_token_stream(), self_ty);
@@ -1155,7 +1176,7 @@ impl Block<'_> {
         let caches_ty = &self.caches_ty;
         let block = braces_at(
             quote! {
-                let #object: &::std::sync::Arc<#object_ty> = #p::BoxHandle::inner(self);
+                let #object = #p::BoxHandle::inner(self);
                 // A box built without this block's invariants (generic bounds
                 // the derive did not know) must not be changed unchecked.
                 let _ = #p::BoxInner::ext::<#caches_ty>(#object);

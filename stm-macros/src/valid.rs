@@ -442,11 +442,16 @@ fn self_receiver(cx: &Ctxt, f: &CachedFn, form: Form) -> bool {
         } else {
             ""
         };
+        let handle = if form == Form::Boxed {
+            "the box gets a method of the same name that takes `tx`"
+        } else {
+            "the handle gets a method of the same name"
+        };
         cx.error_spanned_by(
             tokens,
             format!(
                 "in a `{form_attr}` block, a `{name}` function {what}: it takes `{receiver}`{fields} \
-                 and reads fields as `self.field`; the handle gets the method"
+                 and reads fields as `self.field`; {handle}"
             ),
         );
         return false;
@@ -673,8 +678,8 @@ fn self_parameters(cx: &Ctxt, f: &CachedFn, form: Form) -> bool {
                 cx.error_spanned_by(
                     p,
                     format!(
-                        "a `{name}` function has no parameter `{param}`: it reads {what} \
-                         through `&self` (`self.{param}` for a field){extra}; a cache or \
+                        "`{param}` is not allowed here: a `{name}` function takes only `&self` \
+                         ({what}, whose fields it reads as `self.field`){extra}; a cache or \
                          invariant has no other arguments"
                     ),
                 );
@@ -724,9 +729,9 @@ fn return_type(cx: &Ctxt, f: &CachedFn) -> bool {
         }
         Kind::Mutator => {
             if let Some(ty) = value {
-                if let Some(lifetime) = borrowed(ty) {
+                if borrowed(ty).is_some() {
                     cx.error_spanned_by(
-                        lifetime,
+                        ty,
                         format!(
                             "a `#[mutator]` cannot return a borrow: the raw value is lent to \
                              `{ident}` only while it runs inside the transaction, and never \

@@ -105,11 +105,10 @@ pub fn derive_boxed(input: &Input) -> TokenStream {
          # Panics\n\
          Inside a running transaction: use `{handle}::new_in` there."
     );
-    let new_in_doc = format!(
-        "Boxes `value` inside a running transaction: computes the `#[cache_now]` values and \
-         checks the invariants of its `#[methods(boxed)]` block. A violated invariant fails \
-         the transaction, naming it; the box exists for others once the transaction commits."
-    );
+    let new_in_doc = "Boxes `value` inside a running transaction: computes the `#[cache_now]` \
+                      values and checks the invariants of its `#[methods(boxed)]` block. A \
+                      violated invariant fails the transaction, naming it; the box exists for \
+                      others once the transaction commits.";
     let read_doc = format!(
         "Lends the raw `{name}` to `f` inside a transaction and returns what `f` returns. \
          `f` may run again if the transaction starts over: it should only read."
@@ -236,7 +235,6 @@ pub fn derive_immutable(input: &Input) -> TokenStream {
     let p = quote!(#krate::__private);
     let original = input.original;
     let name = input.ident();
-    let name_str = name.to_string();
     let vis = &original.vis;
     let handle = input.handle();
     let handle_str = handle.to_string();
@@ -277,9 +275,7 @@ pub fn derive_immutable(input: &Input) -> TokenStream {
         const _: () = {
             #[automatically_derived]
             #[doc(hidden)]
-            impl #impl_g #object_trait for #name #ty_g #where_c {
-                const NAME: &'static str = #name_str;
-            }
+            impl #impl_g #object_trait for #name #ty_g #where_c {}
 
             #[automatically_derived]
             #[doc(hidden)]
