@@ -154,7 +154,12 @@ pub use steadfast_macros::Transactional;
 /// under the bounds the derive knows (each field type `Clone + Send + Sync +
 /// 'static`, the struct's own bounds and `#[transactional(bound = "..")]`).
 /// Bounds of the block beyond those must be declared in one of these places;
-/// otherwise the handle's cache methods panic with a message saying so.
+/// otherwise objects are built without the block: the handle's cache methods
+/// (and a box's mutators) panic with a message saying so, and its invariants
+/// are not checked. The same holds for `#[boxed(bound = "..")]` and
+/// `#[immutable(bound = "..")]`, whose derives know `Clone + Send + Sync +
+/// 'static` (boxes) or `Send + Sync + 'static` (immutable values) of each
+/// type parameter.
 ///
 /// ```
 /// use steadfast::{atomically, methods, StmResult, Transaction, Transactional};
@@ -253,8 +258,7 @@ pub use steadfast_macros::methods;
 /// enum can be boxed; generic ones too: the handle requires `Clone + Send +
 /// Sync + 'static` of each type parameter, as `derive(Clone)` requires
 /// `Clone`, and a `#[methods(boxed)]` block that needs more of them needs it
-/// declared on the struct or with `bound` (otherwise its methods panic,
-/// saying so).
+/// declared on the struct or with `bound` (see [`methods`]).
 /// Options, in `#[boxed(..)]`: `handle = "Name"`, `bound = "T: Trait, .."`
 /// and `crate = "path"`, as for [`Transactional`].
 pub use steadfast_macros::Boxed;
