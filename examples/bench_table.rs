@@ -1,7 +1,8 @@
 //! Prints the benchmark results that criterion saved as markdown tables.
 //!
-//! `scripts/bench-table.sh` runs the benchmarks and then this program on the
-//! criterion directory: `cargo run --release --example bench_table -- DIR`.
+//! `scripts/bench-table.sh` runs the benchmarks and then this program on
+//! criterion's directories: `cargo run --release --example bench_table -- DIR..`
+//! (default `target/criterion`: every group found there).
 //! Each cell comes from the samples of the last run: the median time per
 //! operation and the interquartile range (p25-p75) as the spread.
 
@@ -209,11 +210,14 @@ fn invariant_table(results: &[Result]) {
 }
 
 fn main() {
-    let root = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "target/criterion".to_string());
+    let mut roots: Vec<String> = std::env::args().skip(1).collect();
+    if roots.is_empty() {
+        roots.push("target/criterion".to_string());
+    }
     let mut dirs = Vec::new();
-    result_dirs(Path::new(&root), &mut dirs);
+    for root in &roots {
+        result_dirs(Path::new(root), &mut dirs);
+    }
     let mut groups: BTreeMap<String, Vec<Result>> = BTreeMap::new();
     for dir in dirs {
         if let Some((group, result)) = read_result(&dir) {
@@ -221,7 +225,7 @@ fn main() {
         }
     }
     if groups.is_empty() {
-        eprintln!("no criterion results under {root}: run the benchmarks first");
+        eprintln!("no criterion results under {roots:?}: run the benchmarks first");
         std::process::exit(1);
     }
     let mut order: Vec<String> = GROUPS.iter().map(|(g, _)| g.to_string()).collect();

@@ -11,7 +11,8 @@ log="$target/bench-table.log"
 mkdir -p "$target"
 
 # Results left by an older version of the benchmarks would mix into the tables.
-for group in transfer-1t transfer-2t read-only-1t read-only-2t invariants; do
+groups=(transfer-1t transfer-2t read-only-1t read-only-2t invariants)
+for group in "${groups[@]}"; do
     rm -rf "${target:?}/criterion/$group"
 done
 
@@ -25,7 +26,7 @@ cargo bench --bench stm_peers --bench invariants -- "$@" 2>&1 | tee "$log" >&2
 echo "Machine: ${cpu:-unknown CPU}, $cores cores; $(rustc --version | cut -d' ' -f1-2);"
 echo "load average (1, 5, 15 min) $load_before before, $(load) after."
 echo
-cargo run --release --quiet --example bench_table -- "$target/criterion"
+cargo run --release --quiet --example bench_table -- "${groups[@]/#/$target/criterion/}"
 echo "### steadfast's counters over each benchmark (warm-up included)"
 echo
 echo "| benchmark | commits | conflicts | lock conflicts | serial runs |"
