@@ -145,6 +145,9 @@ pub struct Transaction {
     branches: u32,
     commit_hooks: Vec<Box<dyn FnOnce()>>,
     abort_hooks: Vec<Box<dyn FnOnce()>>,
+    /// Abort hooks of rolled-back `or_else` branches: they run when the
+    /// attempt ends, outside the transaction, like every other hook.
+    rolled_back_hooks: Vec<Box<dyn FnOnce()>>,
     mode: Mode,
     /// An error the body swallowed: the attempt can no longer commit.
     doomed: Option<StmError>,
@@ -208,6 +211,7 @@ impl Transaction {
             branches: 0,
             commit_hooks: Vec::new(),
             abort_hooks: Vec::new(),
+            rolled_back_hooks: Vec::new(),
             mode: Mode::Normal,
             doomed: None,
             captured: Vec::new(),
@@ -250,6 +254,9 @@ impl Transaction {
         if !self.commit_hooks.is_empty() {
             self.commit_hooks.clear();
         }
+        if !self.rolled_back_hooks.is_empty() {
+            self.rolled_back_hooks.clear();
+        }
         if !self.abort_hooks.is_empty() {
             self.abort_hooks.clear();
         }
@@ -288,14 +295,16 @@ impl Transaction {
 
     /// Abandons the attempt: runs its abort hooks, then clears it.
     pub(crate) fn abort_attempt(&mut self) -> Vec<Box<dyn FnOnce()>> {
-        let hooks = take_hooks(&mut self.abort_hooks);
+        let mut hooks = take_hooks(&mut self.rolled_back_hooks);
+        hooks.append(&mut self.abort_hooks);
         self.clear();
         hooks
     }
 
     /// Takes the commit hooks of a committed attempt, then clears it.
     pub(crate) fn finish_commit(&mut self) -> Vec<Box<dyn FnOnce()>> {
-        let hooks = take_hooks(&mut self.commit_hooks);
+        let mut hooks = take_hooks(&mut self.rolled_back_hooks);
+        hooks.append(&mut self.commit_hooks);
         self.clear();
         hooks
     }
@@ -574,8 +583,9 @@ impl Transaction {
     /// and runs `second` on the same snapshot. If both retry, the whole
     /// transaction blocks until something either branch read changes.
     ///
-    /// Abort hooks registered by a rolled-back `first` run at the rollback;
-    /// its commit hooks are dropped.
+    /// Abort hooks registered by a rolled-back `first` run when the
+    /// transaction ends (committed or not), outside it, before the other
+    /// hooks; its commit hooks are dropped.
     pub fn or_else<T, A, B>(&mut self, first: A, second: B) -> StmResult<T>
     where
         A: FnOnce(&mut Transaction) -> StmResult<T>,
@@ -585,9 +595,8 @@ impl Transaction {
         let cp = self.checkpoint();
         match first(self) {
             Err(e) if e.is_retry() && self.doomed.is_none() => {
-                for hook in self.rollback(cp) {
-                    hook();
-                }
+                let hooks = self.rollback(cp);
+                self.rolled_back_hooks.extend(hooks);
                 second(self)
             }
             other => {

@@ -1386,3 +1386,42 @@ fn stats_subtract_add_and_display() {
     assert!(shown.contains("commits 3"), "{shown}");
     assert!(shown.contains("user aborts 1"), "{shown}");
 }
+
+/// The abort hooks of a rolled-back `or_else` branch run once the
+/// transaction has ended, outside it (so they may start transactions), and
+/// they run whether the transaction then commits or fails.
+#[test]
+fn abort_hooks_of_a_rolled_back_branch_run_outside_the_transaction() {
+    use std::cell::RefCell;
+    let seen: Rc<RefCell<Vec<(&str, bool)>>> = Rc::default();
+    let flag = TVar::new(false);
+    let value = atomically(|tx| {
+        let (a, b) = (seen.clone(), seen.clone());
+        tx.or_else(
+            move |tx| {
+                tx.on_abort(move || a.borrow_mut().push(("branch", in_transaction())));
+                retry()
+            },
+            |tx| {
+                tx.on_commit(move || b.borrow_mut().push(("commit", in_transaction())));
+                flag.read(tx)
+            },
+        )
+    });
+    assert!(!value);
+    assert_eq!(*seen.borrow(), vec![("branch", false), ("commit", false)]);
+    // A hook may start its own transaction.
+    let counter = TVar::new(0);
+    let c = counter.clone();
+    atomically(|tx| {
+        tx.or_else(
+            |tx| {
+                let c = c.clone();
+                tx.on_abort(move || atomically(|tx| c.modify(tx, |n| n + 1)));
+                retry()
+            },
+            |_| Ok(()),
+        )
+    });
+    assert_eq!(counter.load(), 1);
+}
