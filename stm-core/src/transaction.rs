@@ -116,8 +116,9 @@ pub(crate) struct Checkpoint {
 #[derive(Clone)]
 enum Mode {
     Normal,
-    /// Inside an invariant check: writes and retry are errors.
-    Checking(Cow<'static, str>),
+    /// Inside an invariant check: writes and retry are errors. Holds the
+    /// check's node, for its name in error messages.
+    Checking(Arc<Node>),
 }
 
 /// A running transaction. Every transactional operation takes `&mut
@@ -153,6 +154,8 @@ pub struct Transaction {
     doomed: Option<StmError>,
     /// Reads recorded while nodes run (the start of each run is remembered).
     captured: Vec<DepRef>,
+    /// A buffer reused to normalise what a node read.
+    dep_scratch: Vec<DepRef>,
     capturing: u32,
     ran: Vec<RanNode>,
     meta_reads: Vec<(Arc<Node>, Version)>,
@@ -215,6 +218,7 @@ impl Transaction {
             mode: Mode::Normal,
             doomed: None,
             captured: Vec::new(),
+            dep_scratch: Vec::new(),
             capturing: 0,
             ran: Vec::new(),
             meta_reads: Vec::new(),
@@ -434,9 +438,9 @@ impl Transaction {
         value: T,
     ) -> StmResult<()> {
         self.usable()?;
-        if let Mode::Checking(name) = &self.mode {
+        if let Mode::Checking(node) = &self.mode {
             let failure = Failure::InvalidCheck {
-                invariant: name.clone(),
+                invariant: node.name(),
                 reason: "wrote a transactional variable",
             };
             return Err(self.doom(StmError::failed(failure)));
@@ -730,7 +734,7 @@ impl Transaction {
         let result = match &node.kind {
             NodeKind::Invariant { name, check } => {
                 record(Event::InvariantRun);
-                let outer = std::mem::replace(&mut self.mode, Mode::Checking(name.clone()));
+                let outer = std::mem::replace(&mut self.mode, Mode::Checking(node.clone()));
                 let outcome = check(self);
                 self.mode = outer;
                 match (outcome, self.doomed.clone()) {
@@ -768,8 +772,19 @@ impl Transaction {
             }
             NodeKind::Lazy { .. } => unreachable!("lazy caches are filled by LazyCache::get"),
         };
-        let deps = normalize(self.end_capture(start));
+        // Normalise the reads into a reused buffer: most runs read what they
+        // read last time, and then nothing needs to be kept.
+        let mut deps = std::mem::take(&mut self.dep_scratch);
+        deps.clear();
+        deps.extend_from_slice(&self.captured[start..]);
+        self.capturing -= 1;
+        if self.capturing == 0 {
+            self.captured.clear();
+        }
+        deps.sort_by_key(crate::var::dep_addr);
+        deps.dedup_by_key(|d| crate::var::dep_addr(d));
         if let Err(e) = result {
+            self.dep_scratch = deps;
             return Err(self.doom(e));
         }
         let changed = {
@@ -789,6 +804,13 @@ impl Transaction {
         if !changed {
             self.meta_reads.push((node.clone(), meta.version()));
         }
+        let deps = if changed || is_new {
+            deps
+        } else {
+            deps.clear();
+            self.dep_scratch = deps;
+            Vec::new()
+        };
         self.ran.push(RanNode {
             node: node.clone(),
             deps,
@@ -820,25 +842,30 @@ impl Transaction {
         }
         let mut next = 0;
         let mut eager_runs = 0u32;
-        let (mut invariants, mut eager): (Vec<Arc<Node>>, Vec<Arc<Node>>) =
-            (Vec::new(), Vec::new());
+        // Inline capacity: an ordinary commit touches a handful of nodes and
+        // should not allocate to list them.
+        let mut invariants: SmallVec<[Arc<Node>; 4]> = SmallVec::new();
+        let mut eager: SmallVec<[Arc<Node>; 4]> = SmallVec::new();
         // Nodes registered by this attempt already ran, in the body. They are
         // not attached yet, so no write finds them: they run again only if
         // the attempt has written something they read (possibly before they
         // ran, which is harmless).
-        let mut fresh: Vec<(Arc<Node>, Vec<usize>)> = self
-            .ran
-            .iter()
-            .filter(|r| r.is_new)
-            .map(|r| {
-                (
-                    r.node.clone(),
-                    r.deps.iter().map(crate::var::dep_addr).collect(),
-                )
-            })
-            .collect();
+        let mut fresh: Vec<(Arc<Node>, Vec<usize>)> = if self.ran.iter().all(|r| !r.is_new) {
+            Vec::new()
+        } else {
+            self.ran
+                .iter()
+                .filter(|r| r.is_new)
+                .map(|r| {
+                    (
+                        r.node.clone(),
+                        r.deps.iter().map(crate::var::dep_addr).collect(),
+                    )
+                })
+                .collect()
+        };
         loop {
-            let mut lazy: Vec<Arc<dyn Invalidate>> = Vec::new();
+            let mut lazy: SmallVec<[Arc<dyn Invalidate>; 2]> = SmallVec::new();
             while next < self.writes.len() {
                 // SAFETY: written variables live until the guard is dropped.
                 let core = unsafe { &*self.writes[next].core };

@@ -100,3 +100,45 @@ fn boxed_values_allocate_one_box_per_written_variable() {
         "{allocated} allocations for 2000 boxed writes"
     );
 }
+
+/// Running an invariant at commit allocates nothing either: its node, what
+/// it read and the lists of nodes to run all live in reused buffers.
+#[test]
+fn a_checked_commit_allocates_nothing() {
+    use std::sync::Arc;
+    use steadfast_core::CheckError;
+    struct Account {
+        balance: TVar<i64>,
+    }
+    let accounts: Vec<Arc<Account>> = (0..8)
+        .map(|_| {
+            Arc::new(Account {
+                balance: TVar::new(100),
+            })
+        })
+        .collect();
+    for account in &accounts {
+        atomically(|tx| {
+            tx.invariant_owned(String::from("solvent"), account, |a: &Account, tx| {
+                if a.balance.read(tx)? >= 0 {
+                    Ok(())
+                } else {
+                    Err(CheckError::violated("overdrawn"))
+                }
+            })
+        });
+    }
+    for i in 0..64 {
+        atomically(|tx| accounts[i % 8].balance.modify(tx, |b| b + 1));
+    }
+    let before = allocations();
+    for i in 0..1000usize {
+        atomically(|tx| accounts[i % 8].balance.modify(tx, |b| b + 1));
+    }
+    let allocated = allocations() - before;
+    println!("{allocated} allocations for 1000 checked commits");
+    assert!(
+        allocated <= 1000,
+        "{allocated} allocations for 1000 checked commits"
+    );
+}
