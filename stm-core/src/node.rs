@@ -107,11 +107,10 @@ impl Node {
     }
 }
 
-/// Sorts and deduplicates captured reads into a dependency list.
-pub(crate) fn normalize(mut deps: Vec<DepRef>) -> Vec<DepRef> {
+/// Sorts and deduplicates captured reads, in place, into a dependency list.
+pub(crate) fn normalize(deps: &mut Vec<DepRef>) {
     deps.sort_by_key(dep_addr);
     deps.dedup_by_key(|d| dep_addr(d));
-    deps
 }
 
 /// The difference between two sorted dependency lists: (added, removed).

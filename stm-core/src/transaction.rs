@@ -781,8 +781,7 @@ impl Transaction {
         if self.capturing == 0 {
             self.captured.clear();
         }
-        deps.sort_by_key(crate::var::dep_addr);
-        deps.dedup_by_key(|d| crate::var::dep_addr(d));
+        normalize(&mut deps);
         if let Err(e) = result {
             self.dep_scratch = deps;
             return Err(self.doom(e));
@@ -1167,12 +1166,12 @@ impl Transaction {
         let reads_start = self.reads.len();
         let start = self.begin_capture();
         let result = compute(self);
-        let captured = self.end_capture(start);
+        let mut deps = self.end_capture(start);
         let value = match result? {
             Ok(value) => value,
             Err(e) => return Ok(Err(e)),
         };
-        let deps = normalize(captured);
+        normalize(&mut deps);
         let dep_addrs: Vec<usize> = deps.iter().map(crate::var::dep_addr).collect();
         if self.doomed.is_none() && !self.wrote_any(&dep_addrs) {
             self.fill_cache(cell, version, value.clone(), node, deps, reads_start);
@@ -1196,7 +1195,7 @@ impl Transaction {
         let Some(locked) = cell_lock.try_lock_at(version) else {
             return;
         };
-        let old = lock_deps(node);
+        let old = lock(&node.deps).clone();
         let (added, removed) = diff(&old, &deps);
         let mut attached = Vec::new();
         for dep in &added {
@@ -1269,11 +1268,6 @@ fn take_hooks(hooks: &mut Vec<Box<dyn FnOnce()>>) -> Vec<Box<dyn FnOnce()>> {
     } else {
         std::mem::take(hooks)
     }
-}
-
-/// Copies a node's dependency list.
-fn lock_deps(node: &Node) -> Vec<DepRef> {
-    lock(&node.deps).clone()
 }
 
 /// Drops a temporary strong reference to a variable only after every pinned
