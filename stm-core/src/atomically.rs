@@ -157,7 +157,7 @@ where
         // The commit runs invariant checks and eager caches: user code that
         // may panic like the body (it runs before any lock is taken).
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            body(&mut tx).map(|value| (value, tx.commit()))
+            body(&mut tx).map(|value| (value, commit_through_gate(&mut tx)))
         }));
         let outcome = match outcome {
             Ok(outcome) => outcome,
@@ -175,12 +175,7 @@ where
                     leave(tx, token, nesting, hooks);
                     return Ok(value);
                 }
-                Err(CommitError::Conflict) => ErrorKind::Conflict,
-                Err(CommitError::SerialGate) => {
-                    run_hooks(tx.abort_attempt());
-                    serial::wait_gate();
-                    continue;
-                }
+                Err(CommitError::Conflict | CommitError::SerialGate) => ErrorKind::Conflict,
                 Err(CommitError::Failed(failure)) => ErrorKind::Failed(Box::new(failure)),
             },
             Err(Abort::User(e)) => {
@@ -226,6 +221,19 @@ where
                 leave(tx, token, nesting, hooks);
                 return Err(TransactionError::Failed(*failure));
             }
+        }
+    }
+}
+
+/// Commits; when a transaction running alone holds the gate, waits it out and
+/// tries the commit again instead of re-running the body. The attempt's reads
+/// (its checks' included) are validated after the wait like any other, so a
+/// change the lone transaction made to them still fails the commit.
+fn commit_through_gate(tx: &mut Transaction) -> Result<(), CommitError> {
+    loop {
+        match tx.commit() {
+            Err(CommitError::SerialGate) => serial::wait_gate(),
+            other => return other,
         }
     }
 }

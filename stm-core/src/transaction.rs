@@ -156,6 +156,8 @@ pub struct Transaction {
     captured: Vec<DepRef>,
     /// A buffer reused to normalise what a node read.
     dep_scratch: Vec<DepRef>,
+    /// Whether this attempt's commit has already run its dependents.
+    dependents_ran: bool,
     capturing: u32,
     ran: Vec<RanNode>,
     meta_reads: Vec<(Arc<Node>, Version)>,
@@ -219,6 +221,7 @@ impl Transaction {
             doomed: None,
             captured: Vec::new(),
             dep_scratch: Vec::new(),
+            dependents_ran: false,
             capturing: 0,
             ran: Vec::new(),
             meta_reads: Vec::new(),
@@ -251,6 +254,7 @@ impl Transaction {
         self.branches = 0;
         self.mode = Mode::Normal;
         self.capturing = 0;
+        self.dependents_ran = false;
         // The rest is empty in ordinary transactions: skip the drop calls.
         if !self.undo.is_empty() {
             self.undo.clear();
@@ -935,7 +939,12 @@ impl Transaction {
         if let Some(e) = self.doomed.clone() {
             return Err(e.into());
         }
-        self.run_dependents()?;
+        // Once per attempt: a commit retried after waiting at the serial gate
+        // keeps the checks it ran (their reads are validated below).
+        if !self.dependents_ran {
+            self.run_dependents()?;
+            self.dependents_ran = true;
+        }
         let edges_change = self.ran.iter().any(|r| r.changed);
         if self.writes.is_empty() && !edges_change {
             // Read-only: every read was consistent with the snapshot when made.

@@ -3,35 +3,13 @@
 //! must refuse every bad commit, and progress for everyone.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Barrier};
+use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 use steadfast_core::*;
 
-/// Runs `f` on its own thread; fails if it has not finished within `secs`.
-fn within<T: Send + 'static>(secs: u64, what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (send, recv) = mpsc::channel();
-    let handle = thread::spawn(move || {
-        let value = f();
-        let _ = send.send(());
-        value
-    });
-    match recv.recv_timeout(Duration::from_secs(secs)) {
-        Ok(()) => handle.join().unwrap(),
-        Err(mpsc::RecvTimeoutError::Disconnected) => match handle.join() {
-            Ok(_) => unreachable!("finished without sending"),
-            Err(panic) => std::panic::resume_unwind(panic),
-        },
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what}: did not finish within {secs}s"),
-    }
-}
-
-fn next(seed: &mut u64) -> u64 {
-    *seed ^= *seed << 13;
-    *seed ^= *seed >> 7;
-    *seed ^= *seed << 17;
-    *seed
-}
+mod common;
+use common::{next, within};
 
 fn bank(n: usize, each: i64) -> Arc<Vec<TVar<i64>>> {
     Arc::new((0..n).map(|_| TVar::new(each)).collect())
