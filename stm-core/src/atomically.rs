@@ -1,8 +1,8 @@
 //! Running a transaction: the retry loop around the body.
 
-use crate::error::{Abort, ErrorKind, StmError, StmResult, TransactionError};
+use crate::error::{Abort, ErrorKind, Failure, StmError, StmResult, TransactionError};
 use crate::serial::{self, SerialToken};
-use crate::stats::{record, Event};
+use crate::stats::Event;
 use crate::transaction::{CommitError, Transaction};
 use std::cell::Cell;
 use std::convert::Infallible;
@@ -16,15 +16,23 @@ thread_local! {
 }
 
 /// This thread's spare transaction (or a new one).
+#[inline]
 fn take_spare() -> Box<Transaction> {
-    let spare = SPARE.try_with(|s| s.take()).ok().flatten();
-    spare.unwrap_or_else(|| Box::new(Transaction::new()))
+    match SPARE.try_with(|s| s.take()) {
+        Ok(Some(tx)) => tx,
+        _ => Box::new(Transaction::new()),
+    }
 }
 
 /// Keeps a cleared transaction for the thread's next one.
+#[inline]
 fn give_back(mut tx: Box<Transaction>) {
     tx.trim();
-    let _ = SPARE.try_with(|s| s.set(Some(tx)));
+    let _ = SPARE.try_with(|s| {
+        // The slot is empty: this thread's transaction was taken out of it
+        // and transactions do not nest. Forgetting the `None` skips a drop.
+        std::mem::forget(s.replace(Some(tx)));
+    });
 }
 
 /// Whether the calling thread is running a transaction body.
@@ -58,9 +66,14 @@ impl Drop for Nesting {
 /// Runs hooks outside the transaction, so they may start transactions.
 #[inline]
 fn run_hooks(hooks: Vec<Box<dyn FnOnce()>>) {
-    if hooks.is_empty() {
-        return;
+    if !hooks.is_empty() {
+        run_some_hooks(hooks);
     }
+}
+
+#[cold]
+#[inline(never)]
+fn run_some_hooks(hooks: Vec<Box<dyn FnOnce()>>) {
     let was = IN_TRANSACTION.with(|c| c.replace(false));
     for hook in hooks {
         hook();
@@ -144,82 +157,115 @@ where
     let nesting = Nesting::enter();
     let mut tx = take_spare();
     tx.serial = false;
-    let mut failures = 0u32;
-    let mut seed = (&*tx as *const Transaction as u64) | 1;
-    let mut token: Option<SerialToken> = None;
+    let mut retries = Retries::new();
     loop {
-        if failures >= serial::SERIAL_AFTER && token.is_none() {
-            token = Some(SerialToken::acquire());
-            tx.serial = true;
-            record(Event::SerialRun);
-        }
+        retries.before_attempt(&mut tx);
         tx.begin();
         // The commit runs invariant checks and eager caches: user code that
         // may panic like the body (it runs before any lock is taken).
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
-            body(&mut tx).map(|value| (value, commit_through_gate(&mut tx)))
-        }));
-        let outcome = match outcome {
-            Ok(outcome) => outcome,
-            Err(panic) => {
-                record(Event::UserAbort);
-                let hooks = tx.abort_attempt();
-                leave(tx, token, nesting, hooks);
-                resume_unwind(panic);
-            }
-        };
-        let signal = match outcome {
-            Ok((value, committed)) => match committed {
-                Ok(()) => {
-                    let hooks = tx.finish_commit();
-                    leave(tx, token, nesting, hooks);
-                    return Ok(value);
-                }
-                Err(CommitError::Conflict | CommitError::SerialGate) => ErrorKind::Conflict,
-                Err(CommitError::Failed(failure)) => ErrorKind::Failed(Box::new(failure)),
+        let outcome = catch_unwind(AssertUnwindSafe(|| match body(&mut tx) {
+            Ok(value) => match commit_through_gate(&mut tx) {
+                Ok(()) => Ok(value),
+                Err(e) => Err(Abort::Stm(e.into())),
             },
-            Err(Abort::User(e)) => {
-                record(Event::UserAbort);
+            Err(e) => Err(e),
+        }));
+        match outcome {
+            Ok(Ok(value)) => {
+                let hooks = tx.finish_commit();
+                leave(tx, retries.token, nesting, hooks);
+                return Ok(value);
+            }
+            Ok(Err(Abort::User(e))) => {
+                tx.count(Event::UserAbort);
                 let hooks = tx.abort_attempt();
-                leave(tx, token, nesting, hooks);
+                leave(tx, retries.token, nesting, hooks);
                 return Err(TransactionError::Aborted(e));
             }
-            Err(Abort::Stm(e)) => match tx.doomed() {
+            Ok(Err(Abort::Stm(e))) => {
                 // The body may have turned a conflict into something else.
-                Some(doomed) => doomed.kind.clone(),
-                None => e.kind,
-            },
-        };
-        match signal {
-            ErrorKind::Conflict => {
-                failures += 1;
-                run_hooks(tx.abort_attempt());
-                crate::backoff::after_conflict(failures, &mut seed);
-            }
-            ErrorKind::Retry => {
-                record(Event::Retry);
-                let waiter = tx.prepare_wait();
-                run_hooks(tx.abort_attempt());
-                match waiter {
-                    Ok(waiter) => {
-                        // Never sleep holding the token: writers wait for it.
-                        if token.take().is_some() {
-                            tx.serial = false;
-                        }
-                        failures = 0;
-                        waiter.park();
-                    }
-                    Err(failure) => {
-                        leave(tx, token, nesting, Vec::new());
-                        return Err(TransactionError::Failed(failure));
-                    }
+                let kind = match tx.doomed() {
+                    Some(doomed) => doomed.kind.clone(),
+                    None => e.kind,
+                };
+                if let Err(failure) = retries.after_failed_attempt(&mut tx, kind) {
+                    let hooks = tx.abort_attempt();
+                    leave(tx, retries.token, nesting, hooks);
+                    return Err(TransactionError::Failed(failure));
                 }
             }
-            ErrorKind::Failed(failure) => {
-                record(Event::UserAbort);
+            Err(panic) => {
+                tx.count(Event::UserAbort);
                 let hooks = tx.abort_attempt();
-                leave(tx, token, nesting, hooks);
-                return Err(TransactionError::Failed(*failure));
+                leave(tx, retries.token, nesting, hooks);
+                resume_unwind(panic);
+            }
+        }
+    }
+}
+
+/// What the retry loop keeps between attempts: how many failed in a row,
+/// the back-off's random state and, after too many, the serial token.
+struct Retries {
+    failures: u32,
+    seed: u64,
+    token: Option<SerialToken>,
+}
+
+impl Retries {
+    #[inline]
+    fn new() -> Self {
+        Retries {
+            failures: 0,
+            seed: 0,
+            token: None,
+        }
+    }
+
+    /// Takes the serial token once the transaction has lost too often.
+    #[inline]
+    fn before_attempt(&mut self, tx: &mut Transaction) {
+        if self.failures >= serial::SERIAL_AFTER && self.token.is_none() {
+            self.token = Some(SerialToken::acquire());
+            tx.serial = true;
+            tx.count(Event::SerialRun);
+        }
+    }
+
+    /// Ends a failed attempt: backs off after a conflict, blocks after a
+    /// `retry`; a failure comes back as `Err` with the attempt still open.
+    #[cold]
+    #[inline(never)]
+    fn after_failed_attempt(
+        &mut self,
+        tx: &mut Box<Transaction>,
+        kind: ErrorKind,
+    ) -> Result<(), Failure> {
+        match kind {
+            ErrorKind::Conflict => {
+                self.failures += 1;
+                run_hooks(tx.abort_attempt());
+                if self.seed == 0 {
+                    self.seed = (&**tx as *const Transaction as u64) | 1;
+                }
+                crate::backoff::after_conflict(self.failures, &mut self.seed);
+                Ok(())
+            }
+            ErrorKind::Retry => {
+                tx.count(Event::Retry);
+                let waiter = tx.prepare_wait()?;
+                run_hooks(tx.abort_attempt());
+                // Never sleep holding the token: writers wait for it.
+                if self.token.take().is_some() {
+                    tx.serial = false;
+                }
+                self.failures = 0;
+                waiter.park();
+                Ok(())
+            }
+            ErrorKind::Failed(failure) => {
+                tx.count(Event::UserAbort);
+                Err(*failure)
             }
         }
     }
@@ -229,6 +275,7 @@ where
 /// tries the commit again instead of re-running the body. The attempt's reads
 /// (its checks' included) are validated after the wait like any other, so a
 /// change the lone transaction made to them still fails the commit.
+#[inline]
 fn commit_through_gate(tx: &mut Transaction) -> Result<(), CommitError> {
     loop {
         match tx.commit() {
@@ -240,6 +287,7 @@ fn commit_through_gate(tx: &mut Transaction) -> Result<(), CommitError> {
 
 /// Ends a transaction: releases the token, keeps the logs for the thread's
 /// next transaction, leaves the transaction, then runs the hooks.
+#[inline]
 fn leave(
     tx: Box<Transaction>,
     token: Option<SerialToken>,

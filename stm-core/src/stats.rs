@@ -142,26 +142,44 @@ thread_local! {
     static LOCAL: Local = Local::new();
 }
 
-#[inline]
-pub(crate) fn record(event: Event) {
-    let _ = LOCAL.try_with(|local| {
-        let c = &local.0;
+impl Counters {
+    /// Bumps one counter. Only the owning thread writes its counters, so a
+    /// plain load and store suffice (no read-modify-write).
+    #[inline]
+    fn bump(&self, event: Event) {
         let counter = match event {
-            Event::Commit => &c.commits,
-            Event::Conflict => &c.conflicts,
-            Event::LockConflict => &c.lock_conflicts,
-            Event::Retry => &c.retries,
-            Event::UserAbort => &c.user_aborts,
-            Event::SerialRun => &c.serial_runs,
-            Event::InvariantRun => &c.invariant_runs,
-            Event::InvariantFailure => &c.invariant_failures,
-            Event::EagerRun => &c.eager_runs,
-            Event::CacheHit => &c.cache_hits,
-            Event::CacheMiss => &c.cache_misses,
+            Event::Commit => &self.commits,
+            Event::Conflict => &self.conflicts,
+            Event::LockConflict => &self.lock_conflicts,
+            Event::Retry => &self.retries,
+            Event::UserAbort => &self.user_aborts,
+            Event::SerialRun => &self.serial_runs,
+            Event::InvariantRun => &self.invariant_runs,
+            Event::InvariantFailure => &self.invariant_failures,
+            Event::EagerRun => &self.eager_runs,
+            Event::CacheHit => &self.cache_hits,
+            Event::CacheMiss => &self.cache_misses,
         };
-        // Only this thread writes its counters: a plain load+store is enough.
         counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-    });
+    }
+}
+
+/// The calling thread's counters, for a holder that stays on this thread
+/// (a transaction's logs) and so can count without a thread-local lookup.
+pub(crate) struct ThreadCounters(Arc<Counters>);
+
+impl ThreadCounters {
+    /// The calling thread's counters (fresh, unregistered ones while the
+    /// thread is being torn down).
+    pub(crate) fn current() -> Self {
+        ThreadCounters(LOCAL.try_with(|local| local.0.clone()).unwrap_or_default())
+    }
+
+    /// Counts `event` (the caller runs on the thread these belong to).
+    #[inline]
+    pub(crate) fn record(&self, event: Event) {
+        self.0.bump(event);
+    }
 }
 
 /// The counters summed over every thread, alive or ended.

@@ -8,7 +8,7 @@ use crate::inline::{from_bits, is_inline, to_bits};
 use crate::lock::{Locked, Version};
 use crate::node::{diff, normalize, Invalidate, Node, NodeKind};
 use crate::serial;
-use crate::stats::{record, Event};
+use crate::stats::{Event, ThreadCounters};
 use crate::sync::{fence, lock, Ordering};
 use crate::tvar::TVar;
 use crate::var::{DepRef, ErasedVar, VarCore};
@@ -27,48 +27,25 @@ struct ReadEntry {
     version: Version,
 }
 
-/// A buffered value: inline bits for word-sized primitives, else boxed.
+/// A buffered value: inline bits for word-sized primitives, else the
+/// position of the value in the attempt's table of boxed values. Keeping
+/// boxes out of the write log leaves its entries plain data, so clearing the
+/// log costs nothing per entry.
+#[derive(Clone, Copy)]
 enum Slot {
     Bits(u64),
-    Boxed(Box<dyn Any + Send>),
+    Boxed(usize),
 }
 
-impl Slot {
-    #[inline]
-    fn new<T: Send + 'static>(value: T) -> Slot {
-        if is_inline::<T>() {
-            Slot::Bits(to_bits(&value))
-        } else {
-            Slot::Boxed(Box::new(value))
-        }
-    }
-
-    #[inline]
-    fn get<T: Clone + 'static>(&self) -> T {
-        match self {
-            Slot::Bits(bits) => from_bits(*bits),
-            Slot::Boxed(b) => b
-                .downcast_ref::<T>()
-                .expect("write log entry holds a value of the variable's type")
-                .clone(),
-        }
-    }
-
-    #[inline]
-    fn set<T: Send + 'static>(&mut self, value: T) {
-        match self {
-            Slot::Bits(bits) => *bits = to_bits(&value),
-            Slot::Boxed(b) => {
-                *b.downcast_mut::<T>()
-                    .expect("write log entry holds a value of the variable's type") = value
-            }
-        }
-    }
+/// A buffered value of a non-inline type, and the variable to publish it in.
+struct BoxedValue {
+    var: *const dyn ErasedVar,
+    value: Option<Box<dyn Any + Send>>,
 }
 
 /// A buffered write: published at commit.
+#[derive(Clone, Copy)]
 struct WriteEntry {
-    var: *const dyn ErasedVar,
     core: *const VarCore,
     value: Slot,
     /// The `or_else` branch whose undo log covers this entry's value: the
@@ -79,6 +56,22 @@ struct WriteEntry {
     dependents_seen: u64,
     /// What locking the variable found (its version, whether waiters wait).
     locked: Locked,
+}
+
+impl WriteEntry {
+    #[inline]
+    fn new(core: *const VarCore, value: Slot, branch: u32) -> Self {
+        WriteEntry {
+            core,
+            value,
+            branch,
+            dependents_seen: 0,
+            locked: Locked {
+                version: 0,
+                had_waiters: false,
+            },
+        }
+    }
 }
 
 /// A value overwritten inside an `or_else` branch, restored if it retries.
@@ -128,7 +121,9 @@ pub struct Transaction {
     read_version: Version,
     guard: Option<Guard>,
     reads: Vec<ReadEntry>,
-    writes: SmallVec<[WriteEntry; 4]>,
+    writes: Vec<WriteEntry>,
+    /// The values of non-inline types the write log refers to.
+    boxed: Vec<BoxedValue>,
     /// One bit per address hash of a written variable: most reads of
     /// variables the attempt did not write skip the write-log scan.
     write_filter: u64,
@@ -161,6 +156,12 @@ pub struct Transaction {
     capturing: u32,
     ran: Vec<RanNode>,
     meta_reads: Vec<(Arc<Node>, Version)>,
+    /// Whether the attempt used anything beyond plain reads and writes
+    /// (hooks, `or_else`, nodes, captures, a swallowed error, the write
+    /// index): only then does clearing and committing take the long way.
+    extras: bool,
+    /// This thread's statistics (a transaction never leaves its thread).
+    counters: ThreadCounters,
     pub(crate) serial: bool,
 }
 
@@ -188,8 +189,21 @@ pub(crate) enum CommitError {
     Conflict,
     /// Another transaction runs alone: wait for it, then re-run.
     SerialGate,
-    /// Give up: the failure reaches the caller.
-    Failed(Failure),
+    /// Give up: the failure reaches the caller (boxed: keeps the common
+    /// results small).
+    Failed(Box<Failure>),
+}
+
+impl From<CommitError> for StmError {
+    fn from(e: CommitError) -> Self {
+        match e {
+            // A commit held at the gate was retried until it got through.
+            CommitError::Conflict | CommitError::SerialGate => StmError::conflict(),
+            CommitError::Failed(f) => StmError {
+                kind: ErrorKind::Failed(f),
+            },
+        }
+    }
 }
 
 impl From<StmError> for CommitError {
@@ -197,7 +211,7 @@ impl From<StmError> for CommitError {
         match e.kind {
             ErrorKind::Conflict => CommitError::Conflict,
             ErrorKind::Retry => CommitError::Conflict,
-            ErrorKind::Failed(f) => CommitError::Failed(*f),
+            ErrorKind::Failed(f) => CommitError::Failed(f),
         }
     }
 }
@@ -208,7 +222,8 @@ impl Transaction {
             read_version: 0,
             guard: None,
             reads: Vec::new(),
-            writes: SmallVec::new(),
+            writes: Vec::new(),
+            boxed: Vec::new(),
             write_filter: 0,
             write_index: HashMap::new(),
             undo: Vec::new(),
@@ -225,11 +240,14 @@ impl Transaction {
             capturing: 0,
             ran: Vec::new(),
             meta_reads: Vec::new(),
+            extras: false,
+            counters: ThreadCounters::current(),
             serial: false,
         }
     }
 
     /// Starts a fresh attempt: pins the epoch and samples the clock.
+    #[inline]
     pub(crate) fn begin(&mut self) {
         debug_assert!(self.writes.is_empty() && self.reads.is_empty());
         self.guard = Some(epoch::pin());
@@ -243,66 +261,69 @@ impl Transaction {
 
     /// Forgets everything the attempt did. Pointers in the logs stay valid
     /// until the guard is dropped, which happens last.
+    #[inline]
     pub(crate) fn clear(&mut self) {
         self.reads.clear();
         self.writes.clear();
+        if !self.boxed.is_empty() {
+            self.boxed.clear();
+        }
         self.write_filter = 0;
-        if !self.write_index.is_empty() {
-            self.write_index.clear();
-        }
-        self.branch = 0;
-        self.branches = 0;
-        self.mode = Mode::Normal;
-        self.capturing = 0;
         self.dependents_ran = false;
-        // The rest is empty in ordinary transactions: skip the drop calls.
-        if !self.undo.is_empty() {
-            self.undo.clear();
-        }
-        if !self.commit_hooks.is_empty() {
-            self.commit_hooks.clear();
-        }
-        if !self.rolled_back_hooks.is_empty() {
-            self.rolled_back_hooks.clear();
-        }
-        if !self.abort_hooks.is_empty() {
-            self.abort_hooks.clear();
-        }
-        if self.doomed.is_some() {
-            self.doomed = None;
-        }
-        if !self.captured.is_empty() {
-            self.captured.clear();
-        }
-        if !self.ran.is_empty() {
-            self.ran.clear();
-        }
-        if !self.meta_reads.is_empty() {
-            self.meta_reads.clear();
+        if self.extras {
+            self.clear_extras();
         }
         self.guard = None;
     }
 
+    /// Clears what only transactions using more than reads and writes fill.
+    #[cold]
+    fn clear_extras(&mut self) {
+        self.extras = false;
+        self.write_index.clear();
+        self.branch = 0;
+        self.branches = 0;
+        self.mode = Mode::Normal;
+        self.capturing = 0;
+        self.undo.clear();
+        self.commit_hooks.clear();
+        self.rolled_back_hooks.clear();
+        self.abort_hooks.clear();
+        self.doomed = None;
+        self.captured.clear();
+        self.ran.clear();
+        self.meta_reads.clear();
+    }
+
     /// Releases log memory beyond what ordinary transactions need, so one huge
     /// transaction does not pin a huge buffer in its thread for ever.
+    #[inline]
     pub(crate) fn trim(&mut self) {
         const KEEP: usize = 1024;
-        if self.reads.capacity() > KEEP {
+        if self.reads.capacity() > KEEP
+            || self.writes.capacity() > KEEP
+            || self.write_index.capacity() > KEEP
+            || self.captured.capacity() > KEEP
+        {
             self.reads.shrink_to(KEEP);
-        }
-        if self.writes.capacity() > KEEP {
-            self.writes.shrink_to_fit();
-        }
-        if self.write_index.capacity() > KEEP {
+            self.writes.shrink_to(KEEP);
             self.write_index.shrink_to(KEEP);
-        }
-        if self.captured.capacity() > KEEP {
             self.captured.shrink_to(KEEP);
         }
     }
 
     /// Abandons the attempt: runs its abort hooks, then clears it.
+    #[inline]
     pub(crate) fn abort_attempt(&mut self) -> Vec<Box<dyn FnOnce()>> {
+        if !self.extras {
+            self.clear();
+            return Vec::new();
+        }
+        self.abort_attempt_with_extras()
+    }
+
+    #[cold]
+    fn abort_attempt_with_extras(&mut self) -> Vec<Box<dyn FnOnce()>> {
         let mut hooks = take_hooks(&mut self.rolled_back_hooks);
         hooks.append(&mut self.abort_hooks);
         self.clear();
@@ -310,11 +331,27 @@ impl Transaction {
     }
 
     /// Takes the commit hooks of a committed attempt, then clears it.
+    #[inline]
     pub(crate) fn finish_commit(&mut self) -> Vec<Box<dyn FnOnce()>> {
+        if !self.extras {
+            self.clear();
+            return Vec::new();
+        }
+        self.finish_commit_with_extras()
+    }
+
+    #[cold]
+    fn finish_commit_with_extras(&mut self) -> Vec<Box<dyn FnOnce()>> {
         let mut hooks = take_hooks(&mut self.rolled_back_hooks);
         hooks.append(&mut self.commit_hooks);
         self.clear();
         hooks
+    }
+
+    /// Counts `event` in this thread's statistics.
+    #[inline]
+    pub(crate) fn count(&self, event: Event) {
+        self.counters.record(event);
     }
 
     pub(crate) fn doomed(&self) -> Option<&StmError> {
@@ -331,6 +368,7 @@ impl Transaction {
 
     /// Remembers `e` so the attempt fails even if the body ignores it.
     fn doom(&mut self, e: StmError) -> StmError {
+        self.extras = true;
         if self.doomed.is_none() {
             self.doomed = Some(e.clone());
         }
@@ -338,6 +376,66 @@ impl Transaction {
     }
 
     // ---- reads and writes -------------------------------------------------
+
+    /// Buffers `value` for `var`.
+    #[inline]
+    fn new_slot<T: Send + Sync + 'static>(&mut self, var: &TVar<T>, value: T) -> Slot {
+        if is_inline::<T>() {
+            Slot::Bits(to_bits(&value))
+        } else {
+            self.boxed.push(BoxedValue {
+                var: var.erased(),
+                value: Some(Box::new(value)),
+            });
+            Slot::Boxed(self.boxed.len() - 1)
+        }
+    }
+
+    /// A copy of a buffered value.
+    #[inline]
+    fn slot_value<T: Clone + 'static>(&self, slot: Slot) -> T {
+        match slot {
+            Slot::Bits(bits) => from_bits(bits),
+            Slot::Boxed(i) => self.boxed[i]
+                .value
+                .as_ref()
+                .and_then(|b| b.downcast_ref::<T>())
+                .expect("write log entry holds a value of the variable's type")
+                .clone(),
+        }
+    }
+
+    /// Replaces a buffered value in place.
+    #[inline]
+    fn set_slot<T: Send + 'static>(&mut self, slot: &mut Slot, value: T) {
+        match slot {
+            Slot::Bits(bits) => *bits = to_bits(&value),
+            Slot::Boxed(i) => {
+                *self.boxed[*i]
+                    .value
+                    .as_mut()
+                    .and_then(|b| b.downcast_mut::<T>())
+                    .expect("write log entry holds a value of the variable's type") = value
+            }
+        }
+    }
+
+    /// Publishes a buffered value; the caller holds the variable's lock.
+    #[inline]
+    fn publish_slot(boxed: &mut [BoxedValue], core: &VarCore, slot: Slot, guard: &Guard) {
+        match slot {
+            Slot::Bits(bits) => core.bits.store(bits, Ordering::Release),
+            Slot::Boxed(i) => {
+                let entry = &mut boxed[i];
+                let value = entry
+                    .value
+                    .take()
+                    .expect("each buffered value is published once");
+                // SAFETY: written variables live until the guard is dropped.
+                unsafe { &*entry.var }.publish(value, guard);
+            }
+        }
+    }
 
     #[inline]
     fn find_write(&self, core: *const VarCore) -> Option<usize> {
@@ -352,6 +450,7 @@ impl Transaction {
 
     /// Keeps `write_index` in step after the log grew by one entry.
     fn index_last_write(&mut self) {
+        self.extras = true;
         let n = self.writes.len();
         if n == INDEX_FROM + 1 {
             let index = &mut self.write_index;
@@ -367,18 +466,42 @@ impl Transaction {
         }
     }
 
+    /// Reads a variable. The common case (no extras, not written, unlocked
+    /// and no newer than the snapshot) is inlined; the rest goes the long way.
     #[inline]
     pub(crate) fn read_var<T: Clone + Send + Sync + 'static>(
         &mut self,
         var: &TVar<T>,
     ) -> StmResult<T> {
+        if !self.extras {
+            let core: *const VarCore = var.core();
+            if self.write_filter & filter_bit(core) == 0 {
+                let lock = &var.core().lock;
+                let before = lock.load();
+                if !before.is_locked() && before.version() <= self.read_version {
+                    let value = var.inner.load_value(self.guard());
+                    if lock.load() == before {
+                        self.reads.push(ReadEntry {
+                            core,
+                            version: before.version(),
+                        });
+                        return Ok(value);
+                    }
+                }
+            }
+        }
+        self.read_var_full(var)
+    }
+
+    #[inline(never)]
+    fn read_var_full<T: Clone + Send + Sync + 'static>(&mut self, var: &TVar<T>) -> StmResult<T> {
         self.usable()?;
         let core: *const VarCore = var.core();
         if self.capturing > 0 {
             self.captured.push(var.downgrade());
         }
         if let Some(i) = self.find_write(core) {
-            return Ok(self.writes[i].value.get::<T>());
+            return Ok(self.slot_value::<T>(self.writes[i].value));
         }
         let (value, version) = self.read_committed(var)?;
         self.reads.push(ReadEntry { core, version });
@@ -399,7 +522,7 @@ impl Transaction {
             let before = lock.load();
             if before.is_locked() {
                 if spins > 10 {
-                    record(Event::Conflict);
+                    self.count(Event::Conflict);
                     return Err(self.doom(StmError::conflict()));
                 }
                 crate::backoff::spin(&mut spins);
@@ -412,7 +535,7 @@ impl Transaction {
             }
             if before.version() > self.read_version {
                 if !self.extend() {
-                    record(Event::Conflict);
+                    self.count(Event::Conflict);
                     return Err(self.doom(StmError::conflict()));
                 }
                 // Read again under the new snapshot: a commit that ticked the
@@ -435,8 +558,35 @@ impl Transaction {
         }
     }
 
+    /// Buffers a write. Without extras there is no `or_else` branch and no
+    /// check running, so a repeated write overwrites its entry in place.
     #[inline]
     pub(crate) fn write_var<T: Clone + Send + Sync + 'static>(
+        &mut self,
+        var: &TVar<T>,
+        value: T,
+    ) -> StmResult<()> {
+        if !self.extras && self.writes.len() < INDEX_FROM {
+            let core: *const VarCore = var.core();
+            let bit = filter_bit(core);
+            if self.write_filter & bit != 0 {
+                if let Some(i) = self.writes.iter().rposition(|w| w.core == core) {
+                    let mut slot = self.writes[i].value;
+                    self.set_slot(&mut slot, value);
+                    self.writes[i].value = slot;
+                    return Ok(());
+                }
+            }
+            self.write_filter |= bit;
+            let slot = self.new_slot(var, value);
+            self.writes.push(WriteEntry::new(core, slot, 0));
+            return Ok(());
+        }
+        self.write_var_full(var, value)
+    }
+
+    #[inline(never)]
+    fn write_var_full<T: Clone + Send + Sync + 'static>(
         &mut self,
         var: &TVar<T>,
         value: T,
@@ -452,12 +602,15 @@ impl Transaction {
         let core: *const VarCore = var.core();
         match self.find_write(core) {
             Some(i) if self.writes[i].branch >= self.branch => {
-                self.writes[i].value.set(value);
+                let mut slot = self.writes[i].value;
+                self.set_slot(&mut slot, value);
+                self.writes[i].value = slot;
             }
             Some(i) => {
                 // Last saved outside the current `or_else` branch: keep the
                 // old value so the branch can be rolled back.
-                let old = std::mem::replace(&mut self.writes[i].value, Slot::new(value));
+                let slot = self.new_slot(var, value);
+                let old = std::mem::replace(&mut self.writes[i].value, slot);
                 self.undo.push(Undo {
                     index: i,
                     value: old,
@@ -467,17 +620,8 @@ impl Transaction {
             }
             None => {
                 self.write_filter |= filter_bit(core);
-                self.writes.push(WriteEntry {
-                    var: var.erased(),
-                    core,
-                    value: Slot::new(value),
-                    branch: self.branch,
-                    dependents_seen: 0,
-                    locked: Locked {
-                        version: 0,
-                        had_waiters: false,
-                    },
-                });
+                let slot = self.new_slot(var, value);
+                self.writes.push(WriteEntry::new(core, slot, self.branch));
                 if self.writes.len() > INDEX_FROM {
                     self.index_last_write();
                 }
@@ -493,7 +637,8 @@ impl Transaction {
             return false;
         }
         self.writes.iter().any(|w| {
-            let addr = w.var as *const () as usize;
+            // A variable's core is the first field of its allocation.
+            let addr = w.core as usize;
             deps.binary_search(&addr).is_ok()
         })
     }
@@ -543,6 +688,7 @@ impl Transaction {
     // ---- or_else ------------------------------------------------------------
 
     pub(crate) fn checkpoint(&mut self) -> Checkpoint {
+        self.extras = true;
         self.branches += 1;
         let parent = std::mem::replace(&mut self.branch, self.branches);
         Checkpoint {
@@ -619,12 +765,14 @@ impl Transaction {
     /// Runs `hook` once, after the transaction commits and its writes are
     /// visible, in registration order. Dropped if the attempt aborts.
     pub fn on_commit<F: FnOnce() + 'static>(&mut self, hook: F) {
+        self.extras = true;
         self.commit_hooks.push(Box::new(hook));
     }
 
     /// Runs `hook` if this attempt fails (conflict, retry, error or panic).
     /// Registered again by each re-run, so it runs once per failed attempt.
     pub fn on_abort<F: FnOnce() + 'static>(&mut self, hook: F) {
+        self.extras = true;
         self.abort_hooks.push(Box::new(hook));
     }
 
@@ -713,6 +861,7 @@ impl Transaction {
     }
 
     fn begin_capture(&mut self) -> usize {
+        self.extras = true;
         self.capturing += 1;
         self.captured.len()
     }
@@ -729,15 +878,16 @@ impl Transaction {
     /// Runs an invariant or eager node, recording what it read.
     fn run_node(&mut self, node: &Arc<Node>, is_new: bool) -> StmResult<()> {
         self.usable()?;
+        self.extras = true;
         let meta = node.meta.load();
         if meta.is_locked() {
-            record(Event::Conflict);
+            self.count(Event::Conflict);
             return Err(self.doom(StmError::conflict()));
         }
         let start = self.begin_capture();
         let result = match &node.kind {
             NodeKind::Invariant { name, check } => {
-                record(Event::InvariantRun);
+                self.count(Event::InvariantRun);
                 let outer = std::mem::replace(&mut self.mode, Mode::Checking(node.clone()));
                 let outcome = check(self);
                 self.mode = outer;
@@ -754,7 +904,7 @@ impl Transaction {
                     }
                     (Ok(()), None) => Ok(()),
                     (Err(message), None) => {
-                        record(Event::InvariantFailure);
+                        self.count(Event::InvariantFailure);
                         Err(StmError::failed(Failure::InvariantViolated(
                             InvariantViolation {
                                 invariant: name.clone(),
@@ -765,7 +915,7 @@ impl Transaction {
                 }
             }
             NodeKind::Eager { recompute } => {
-                record(Event::EagerRun);
+                self.count(Event::EagerRun);
                 match recompute(self) {
                     Err(e) if e.is_retry() => Err(StmError::failed(Failure::InvalidCheck {
                         invariant: Cow::Borrowed("eager cache"),
@@ -935,7 +1085,19 @@ impl Transaction {
 
     /// Publishes the attempt (TL2): run dependents, lock the write set, attach
     /// new dependency edges, take a version, validate, publish, unlock, wake.
+    #[inline]
     pub(crate) fn commit(&mut self) -> Result<(), CommitError> {
+        if !self.extras {
+            if let Some(result) = self.commit_plain() {
+                return result;
+            }
+        }
+        self.commit_with_nodes()
+    }
+
+    /// The commit of an attempt that ran or must run nodes, or used extras.
+    #[inline(never)]
+    fn commit_with_nodes(&mut self) -> Result<(), CommitError> {
         if let Some(e) = self.doomed.clone() {
             return Err(e.into());
         }
@@ -948,13 +1110,13 @@ impl Transaction {
         let edges_change = self.ran.iter().any(|r| r.changed);
         if self.writes.is_empty() && !edges_change {
             // Read-only: every read was consistent with the snapshot when made.
-            record(Event::Commit);
+            self.count(Event::Commit);
             return Ok(());
         }
         let locked = self.lock_write_set()?;
         if !self.lock_metas() {
             self.unlock_all(locked, None);
-            record(Event::LockConflict);
+            self.count(Event::LockConflict);
             return Err(CommitError::Conflict);
         }
         if !self.serial && serial::active() {
@@ -978,20 +1140,16 @@ impl Transaction {
             self.detach_attached();
             self.unlock_all(locked, None);
             self.unlock_metas(None);
-            record(Event::Conflict);
+            self.count(Event::Conflict);
             return Err(CommitError::Conflict);
         }
         let guard = self.guard.take().expect("attempt is running");
         // Publish each value and release its lock at the new version. A
         // reader that sees one variable new and another still locked waits.
-        for w in self.writes.iter_mut() {
+        for w in self.writes.iter() {
             // SAFETY: written variables live until the guard is dropped.
             let core = unsafe { &*w.core };
-            match std::mem::replace(&mut w.value, Slot::Bits(0)) {
-                Slot::Bits(bits) => core.bits.store(bits, Ordering::Release),
-                // SAFETY: as above.
-                Slot::Boxed(value) => unsafe { &*w.var }.publish(value, &guard),
-            }
+            Self::publish_slot(&mut self.boxed, core, w.value, &guard);
             core.lock.unlock(write_version);
             if w.locked.had_waiters {
                 core.waiters.wake_all();
@@ -1002,11 +1160,61 @@ impl Transaction {
         }
         self.unlock_metas(Some(write_version));
         self.guard = Some(guard);
-        record(Event::Commit);
+        self.count(Event::Commit);
+        Ok(())
+    }
+
+    /// The commit of an attempt that only read and wrote, when no variable
+    /// it wrote has ever had a dependent: no node to run, no edge to attach,
+    /// no meta lock. `None` sends the attempt the long way.
+    #[inline]
+    fn commit_plain(&mut self) -> Option<Result<(), CommitError>> {
+        if self.writes.is_empty() {
+            self.count(Event::Commit);
+            return Some(Ok(()));
+        }
+        for w in &self.writes {
+            // SAFETY: written variables live until the guard is dropped.
+            if unsafe { &*w.core }.dependents_generation() != 0 {
+                return None;
+            }
+        }
+        // Every `dependents_seen` is 0, the generation just read.
+        self.dependents_ran = true;
+        Some(self.lock_and_publish())
+    }
+
+    /// Locks the write set, takes a version, validates and publishes, for an
+    /// attempt with nothing but reads and writes.
+    #[inline]
+    fn lock_and_publish(&mut self) -> Result<(), CommitError> {
+        let locked = self.lock_write_set()?;
+        if !self.serial && serial::active() {
+            self.unlock_all(locked, None);
+            return Err(CommitError::SerialGate);
+        }
+        let write_version = GLOBAL_CLOCK.tick();
+        if write_version != self.read_version + 1 && !self.validate_reads(0, true) {
+            self.unlock_all(locked, None);
+            self.count(Event::Conflict);
+            return Err(CommitError::Conflict);
+        }
+        let guard = self.guard.as_ref().expect("attempt is running");
+        for w in self.writes.iter() {
+            // SAFETY: written variables live until the guard is dropped.
+            let core = unsafe { &*w.core };
+            Self::publish_slot(&mut self.boxed, core, w.value, guard);
+            core.lock.unlock(write_version);
+            if w.locked.had_waiters {
+                core.waiters.wake_all();
+            }
+        }
+        self.count(Event::Commit);
         Ok(())
     }
 
     /// Locks every written variable; on failure releases what it took.
+    #[inline]
     fn lock_write_set(&mut self) -> Result<usize, CommitError> {
         for i in 0..self.writes.len() {
             // SAFETY: written variables live until the guard is dropped.
@@ -1021,14 +1229,14 @@ impl Transaction {
                     let core = unsafe { &*self.writes[i].core };
                     if core.dependents_generation() != self.writes[i].dependents_seen {
                         self.unlock_all(i + 1, None);
-                        record(Event::Conflict);
+                        self.count(Event::Conflict);
                         return Err(CommitError::Conflict);
                     }
                     break;
                 }
                 if spins > 8 {
                     self.unlock_all(i, None);
-                    record(Event::LockConflict);
+                    self.count(Event::LockConflict);
                     return Err(CommitError::Conflict);
                 }
                 crate::backoff::spin(&mut spins);
@@ -1165,13 +1373,13 @@ impl Transaction {
             // our snapshot forward first: that validates every read so far,
             // the cell's included.
             if computed_at > self.read_version && !self.extend() {
-                record(Event::Conflict);
+                self.count(Event::Conflict);
                 return Err(self.doom(StmError::conflict()));
             }
-            record(Event::CacheHit);
+            self.count(Event::CacheHit);
             return Ok(Ok(value));
         }
-        record(Event::CacheMiss);
+        self.count(Event::CacheMiss);
         let reads_start = self.reads.len();
         let start = self.begin_capture();
         let result = compute(self);

@@ -12,7 +12,9 @@ use std::mem::ManuallyDrop;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-/// The shared allocation behind every handle of one variable.
+/// The shared allocation behind every handle of one variable. `repr(C)`
+/// puts the core first: its address is the variable's identity everywhere.
+#[repr(C)]
 pub(crate) struct TVarInner<T> {
     pub(crate) core: VarCore,
     /// The current value. Values are immutable once published: a commit swaps
