@@ -172,8 +172,16 @@ where
         }));
         match outcome {
             Ok(Ok(value)) => {
-                let hooks = tx.finish_commit();
-                leave(tx, retries.token, nesting, hooks);
+                if tx.has_extras() {
+                    let hooks = tx.finish_commit();
+                    leave(tx, retries.token, nesting, hooks);
+                } else {
+                    // No hooks to run: the short way out.
+                    tx.clear();
+                    drop(retries.token);
+                    give_back(tx);
+                    drop(nesting);
+                }
                 return Ok(value);
             }
             Ok(Err(Abort::User(e))) => {

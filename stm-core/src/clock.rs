@@ -3,8 +3,10 @@
 use crate::lock::Version;
 use crate::sync::{AtomicU64, Ordering};
 
-/// A monotonically increasing commit counter.
+/// A monotonically increasing commit counter. Alone in its cache lines:
+/// every commit writes it, and nothing else should move with it.
 #[derive(Debug)]
+#[repr(align(128))]
 pub struct VersionClock {
     now: AtomicU64,
 }

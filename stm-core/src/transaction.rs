@@ -302,11 +302,13 @@ impl Transaction {
         const KEEP: usize = 1024;
         if self.reads.capacity() > KEEP
             || self.writes.capacity() > KEEP
+            || self.boxed.capacity() > KEEP
             || self.write_index.capacity() > KEEP
             || self.captured.capacity() > KEEP
         {
             self.reads.shrink_to(KEEP);
             self.writes.shrink_to(KEEP);
+            self.boxed.shrink_to(KEEP);
             self.write_index.shrink_to(KEEP);
             self.captured.shrink_to(KEEP);
         }
@@ -346,6 +348,12 @@ impl Transaction {
         hooks.append(&mut self.commit_hooks);
         self.clear();
         hooks
+    }
+
+    /// Whether the attempt used hooks, branches, nodes or captures.
+    #[inline]
+    pub(crate) fn has_extras(&self) -> bool {
+        self.extras
     }
 
     /// Counts `event` in this thread's statistics.
