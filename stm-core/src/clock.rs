@@ -37,6 +37,7 @@ impl VersionClock {
     /// Takes a fresh version for a commit.
     #[inline]
     pub fn tick(&self) -> Version {
+        crate::sync::rmw::count();
         self.now.fetch_add(1, Ordering::SeqCst) + 1
     }
 }

@@ -23,6 +23,7 @@ mod sync;
 
 pub mod clock;
 pub mod lock;
+pub mod reclaim;
 pub mod wait;
 
 #[cfg(not(loom))]
@@ -43,6 +44,8 @@ mod immutable;
 mod inline;
 #[cfg(not(loom))]
 mod node;
+#[cfg(all(test, not(loom)))]
+mod rmw_tests;
 #[cfg(not(loom))]
 mod serial;
 #[cfg(not(loom))]

@@ -78,6 +78,7 @@ impl VersionedLock {
         if current & LOCKED != 0 {
             return None;
         }
+        crate::sync::rmw::count();
         self.word
             .compare_exchange(
                 current,
@@ -131,6 +132,7 @@ impl VersionedLock {
             if current & WAITERS != 0 {
                 return true;
             }
+            crate::sync::rmw::count();
             match self.word.compare_exchange_weak(
                 current,
                 current | WAITERS,

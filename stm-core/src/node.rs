@@ -95,13 +95,12 @@ impl Node {
         if deps.is_empty() {
             return;
         }
-        let guard = crossbeam_epoch::pin();
         for dep in deps {
             if let Some(var) = dep.upgrade() {
                 var.core().detach(self);
                 // Running transactions may hold raw pointers to the variable:
                 // release this reference only after they are done.
-                guard.defer(move || drop(var));
+                crate::reclaim::global::retire(var);
             }
         }
     }

@@ -7,6 +7,7 @@ use crate::error::{ErrorKind, Failure, InvariantViolation, StmError, StmResult};
 use crate::inline::{from_bits, is_inline, to_bits};
 use crate::lock::{Locked, Version};
 use crate::node::{diff, normalize, Invalidate, Node, NodeKind};
+use crate::reclaim::{self, Participant};
 use crate::serial;
 use crate::stats::{Event, ThreadCounters};
 use crate::sync::{fence, lock, Ordering};
@@ -119,6 +120,16 @@ enum Mode {
 /// and re-runs the body with a fresh attempt after a conflict.
 pub struct Transaction {
     read_version: Version,
+    /// Announces the running attempt, so variables it may still point to are
+    /// not freed under it (see `reclaim.rs`).
+    participant: Participant,
+    /// Attempts ended since the thread's retired handles were last collected.
+    since_collect: u32,
+    /// Collections that still flush the epoch collector, counted down from
+    /// `EPOCH_FLUSHES` after an attempt that pinned it.
+    epoch_flushes_due: u32,
+    /// Pinned on the first read or write of a boxed value: protects boxed
+    /// values, which commits retire through the epoch collector.
     guard: Option<Guard>,
     reads: Vec<ReadEntry>,
     writes: Vec<WriteEntry>,
@@ -175,6 +186,13 @@ impl fmt::Debug for Transaction {
     }
 }
 
+/// Attempts between two collections of the thread's retired handles.
+const COLLECT_EVERY: u32 = 64;
+
+/// Epoch flushes after an attempt that pinned: enough for the collector to
+/// advance twice past what the attempt retired, when no thread stays pinned.
+const EPOCH_FLUSHES: u32 = 4;
+
 /// Write logs longer than this are indexed by variable.
 const INDEX_FROM: usize = 32;
 
@@ -220,6 +238,9 @@ impl Transaction {
     pub(crate) fn new() -> Self {
         Transaction {
             read_version: 0,
+            participant: reclaim::global::register(),
+            since_collect: 0,
+            epoch_flushes_due: 0,
             guard: None,
             reads: Vec::new(),
             writes: Vec::new(),
@@ -246,21 +267,27 @@ impl Transaction {
         }
     }
 
-    /// Starts a fresh attempt: pins the epoch and samples the clock.
+    /// Starts a fresh attempt: announces it and samples the clock.
     #[inline]
     pub(crate) fn begin(&mut self) {
         debug_assert!(self.writes.is_empty() && self.reads.is_empty());
-        self.guard = Some(epoch::pin());
+        self.participant.enter();
         self.read_version = GLOBAL_CLOCK.now();
     }
 
+    /// The attempt's epoch guard, pinned on first use: only boxed values need
+    /// it, so transactions over inline values never pin.
     #[inline]
-    fn guard(&self) -> &Guard {
-        self.guard.as_ref().expect("transaction attempt is running")
+    fn guard(&mut self) -> &Guard {
+        self.guard.get_or_insert_with(|| {
+            // Pinning is a read-modify-write on the thread's epoch.
+            crate::sync::rmw::count();
+            epoch::pin()
+        })
     }
 
-    /// Forgets everything the attempt did. Pointers in the logs stay valid
-    /// until the guard is dropped, which happens last.
+    /// Forgets everything the attempt did, then announces its end: pointers
+    /// in the logs stay valid until then.
     #[inline]
     pub(crate) fn clear(&mut self) {
         self.reads.clear();
@@ -273,7 +300,28 @@ impl Transaction {
         if self.extras {
             self.clear_extras();
         }
-        self.guard = None;
+        if self.guard.take().is_some() {
+            self.epoch_flushes_due = EPOCH_FLUSHES;
+        }
+        self.participant.leave();
+        self.since_collect += 1;
+        if self.since_collect >= COLLECT_EVERY {
+            self.collect_garbage();
+        }
+    }
+
+    /// Releases what this thread retired, when safe. Boxed values go through
+    /// the epoch collector, which only runs when a thread pins: after attempts
+    /// that pinned (and so may have retired some), push it along a few times,
+    /// since it frees only what is two epochs old.
+    #[cold]
+    fn collect_garbage(&mut self) {
+        self.since_collect = 0;
+        reclaim::global::collect();
+        if self.epoch_flushes_due > 0 {
+            self.epoch_flushes_due -= 1;
+            epoch::pin().flush();
+        }
     }
 
     /// Clears what only transactions using more than reads and writes fill.
@@ -385,6 +433,17 @@ impl Transaction {
 
     // ---- reads and writes -------------------------------------------------
 
+    /// The committed value of `var` (the caller checks the lock word around
+    /// it). Only a boxed value needs the epoch guard.
+    #[inline]
+    fn load_value<T: Clone + Send + Sync + 'static>(&mut self, var: &TVar<T>) -> T {
+        if is_inline::<T>() {
+            var.inner.load_inline()
+        } else {
+            var.inner.load_boxed(self.guard())
+        }
+    }
+
     /// Buffers `value` for `var`.
     #[inline]
     fn new_slot<T: Send + Sync + 'static>(&mut self, var: &TVar<T>, value: T) -> Slot {
@@ -430,7 +489,7 @@ impl Transaction {
 
     /// Publishes a buffered value; the caller holds the variable's lock.
     #[inline]
-    fn publish_slot(boxed: &mut [BoxedValue], core: &VarCore, slot: Slot, guard: &Guard) {
+    fn publish_slot(boxed: &mut [BoxedValue], core: &VarCore, slot: Slot, guard: Option<&Guard>) {
         match slot {
             Slot::Bits(bits) => core.bits.store(bits, Ordering::Release),
             Slot::Boxed(i) => {
@@ -439,7 +498,8 @@ impl Transaction {
                     .value
                     .take()
                     .expect("each buffered value is published once");
-                // SAFETY: written variables live until the guard is dropped.
+                let guard = guard.expect("pinned before publishing boxed values");
+                // SAFETY: written variables live until the attempt ends.
                 unsafe { &*entry.var }.publish(value, guard);
             }
         }
@@ -487,7 +547,7 @@ impl Transaction {
                 let lock = &var.core().lock;
                 let before = lock.load();
                 if !before.is_locked() && before.version() <= self.read_version {
-                    let value = var.inner.load_value(self.guard());
+                    let value = self.load_value(var);
                     if lock.load() == before {
                         self.reads.push(ReadEntry {
                             core,
@@ -536,7 +596,7 @@ impl Transaction {
                 crate::backoff::spin(&mut spins);
                 continue;
             }
-            let value = var.inner.load_value(self.guard());
+            let value = self.load_value(var);
             if lock.load() != before {
                 crate::backoff::spin(&mut spins);
                 continue;
@@ -663,7 +723,7 @@ impl Transaction {
     fn validate_reads(&self, from: usize, own_locks: bool) -> bool {
         for r in &self.reads[from..] {
             // SAFETY: the core belongs to a variable this attempt read; the
-            // variable is freed only after the attempt's guard is dropped.
+            // variable is freed only after the attempt ends (reclaim.rs).
             let word = unsafe { &*r.core }.lock.load();
             if word.is_locked() {
                 if !own_locks {
@@ -992,7 +1052,7 @@ impl Transaction {
             // has ever had a dependent.
             let mut any = false;
             for w in self.writes.iter_mut() {
-                // SAFETY: written variables live until the guard is dropped.
+                // SAFETY: written variables live until the attempt ends (reclaim.rs).
                 let generation = unsafe { &*w.core }.dependents_generation();
                 w.dependents_seen = generation;
                 any |= generation != 0;
@@ -1028,7 +1088,7 @@ impl Transaction {
         loop {
             let mut lazy: SmallVec<[Arc<dyn Invalidate>; 2]> = SmallVec::new();
             while next < self.writes.len() {
-                // SAFETY: written variables live until the guard is dropped.
+                // SAFETY: written variables live until the attempt ends (reclaim.rs).
                 let core = unsafe { &*self.writes[next].core };
                 let generation = core.dependents_generation();
                 self.writes[next].dependents_seen = generation;
@@ -1151,23 +1211,24 @@ impl Transaction {
             self.count(Event::Conflict);
             return Err(CommitError::Conflict);
         }
-        let guard = self.guard.take().expect("attempt is running");
+        if !self.boxed.is_empty() {
+            self.guard();
+        }
         // Publish each value and release its lock at the new version. A
         // reader that sees one variable new and another still locked waits.
         for w in self.writes.iter() {
-            // SAFETY: written variables live until the guard is dropped.
+            // SAFETY: written variables live until the attempt ends.
             let core = unsafe { &*w.core };
-            Self::publish_slot(&mut self.boxed, core, w.value, &guard);
+            Self::publish_slot(&mut self.boxed, core, w.value, self.guard.as_ref());
             core.lock.unlock(write_version);
             if w.locked.had_waiters {
                 core.waiters.wake_all();
             }
         }
         if edges_change {
-            self.finish_edges(&guard);
+            self.finish_edges();
         }
         self.unlock_metas(Some(write_version));
-        self.guard = Some(guard);
         self.count(Event::Commit);
         Ok(())
     }
@@ -1182,7 +1243,7 @@ impl Transaction {
             return Some(Ok(()));
         }
         for w in &self.writes {
-            // SAFETY: written variables live until the guard is dropped.
+            // SAFETY: written variables live until the attempt ends (reclaim.rs).
             if unsafe { &*w.core }.dependents_generation() != 0 {
                 return None;
             }
@@ -1207,11 +1268,13 @@ impl Transaction {
             self.count(Event::Conflict);
             return Err(CommitError::Conflict);
         }
-        let guard = self.guard.as_ref().expect("attempt is running");
+        if !self.boxed.is_empty() {
+            self.guard();
+        }
         for w in self.writes.iter() {
-            // SAFETY: written variables live until the guard is dropped.
+            // SAFETY: written variables live until the attempt ends.
             let core = unsafe { &*w.core };
-            Self::publish_slot(&mut self.boxed, core, w.value, guard);
+            Self::publish_slot(&mut self.boxed, core, w.value, self.guard.as_ref());
             core.lock.unlock(write_version);
             if w.locked.had_waiters {
                 core.waiters.wake_all();
@@ -1225,7 +1288,7 @@ impl Transaction {
     #[inline]
     fn lock_write_set(&mut self) -> Result<usize, CommitError> {
         for i in 0..self.writes.len() {
-            // SAFETY: written variables live until the guard is dropped.
+            // SAFETY: written variables live until the attempt ends (reclaim.rs).
             let lock = &unsafe { &*self.writes[i].core }.lock;
             let mut spins = 0u32;
             loop {
@@ -1257,7 +1320,7 @@ impl Transaction {
     /// publish, or back at their old version after a failed commit.
     fn unlock_all(&self, count: usize, version: Option<Version>) {
         for w in &self.writes[..count] {
-            // SAFETY: written variables live until the guard is dropped.
+            // SAFETY: written variables live until the attempt ends (reclaim.rs).
             let lock = &unsafe { &*w.core }.lock;
             match version {
                 Some(version) => lock.unlock(version),
@@ -1302,7 +1365,7 @@ impl Transaction {
             for dep in added {
                 if let Some(var) = dep.upgrade() {
                     var.core().attach(&r.node);
-                    defer_release(self.guard.as_ref(), var);
+                    reclaim::global::retire(var);
                     r.attached.push(dep);
                     any = true;
                 }
@@ -1316,7 +1379,7 @@ impl Transaction {
             for dep in r.attached.drain(..) {
                 if let Some(var) = dep.upgrade() {
                     var.core().detach(&r.node);
-                    defer_release(self.guard.as_ref(), var);
+                    reclaim::global::retire(var);
                 }
             }
         }
@@ -1324,14 +1387,14 @@ impl Transaction {
 
     /// After publishing: record each changed node's new dependencies and drop
     /// the edges it no longer needs.
-    fn finish_edges(&mut self, guard: &Guard) {
+    fn finish_edges(&mut self) {
         for r in self.ran.iter_mut().filter(|r| r.changed) {
             let old = std::mem::replace(&mut *lock(&r.node.deps), r.deps.clone());
             let (_, removed) = diff(&old, &r.deps);
             for dep in removed {
                 if let Some(var) = dep.upgrade() {
                     var.core().detach(&r.node);
-                    defer_release(Some(guard), var);
+                    reclaim::global::retire(var);
                 }
             }
         }
@@ -1426,28 +1489,28 @@ impl Transaction {
         for dep in &added {
             if let Some(var) = dep.upgrade() {
                 var.core().attach(node);
-                defer_release(self.guard.as_ref(), var);
+                reclaim::global::retire(var);
                 attached.push(dep.clone());
             }
         }
         fence(Ordering::SeqCst);
-        let guard = self.guard();
         if self.validate_reads(reads_start, false) {
             let computed_at = self.read_version;
+            let guard = self.guard();
             cell.inner
                 .install(Owned::new(Some((value, computed_at))), guard);
             *lock(&node.deps) = deps;
             for dep in removed {
                 if let Some(var) = dep.upgrade() {
                     var.core().detach(node);
-                    defer_release(Some(guard), var);
+                    reclaim::global::retire(var);
                 }
             }
         } else {
             for dep in attached {
                 if let Some(var) = dep.upgrade() {
                     var.core().detach(node);
-                    defer_release(Some(guard), var);
+                    reclaim::global::retire(var);
                 }
             }
         }
@@ -1467,7 +1530,7 @@ impl Transaction {
         let waiter = Waiter::new();
         let mut unchanged = true;
         for r in &self.reads {
-            // SAFETY: read variables live until the guard is dropped.
+            // SAFETY: read variables live until the attempt ends (reclaim.rs).
             let core = unsafe { &*r.core };
             core.waiters.register(&waiter);
             // Register first, then flag the lock word (see `lock.rs`).
@@ -1492,14 +1555,5 @@ fn take_hooks(hooks: &mut Vec<Box<dyn FnOnce()>>) -> Vec<Box<dyn FnOnce()>> {
         Vec::new()
     } else {
         std::mem::take(hooks)
-    }
-}
-
-/// Drops a temporary strong reference to a variable only after every pinned
-/// transaction is done, since they may hold raw pointers to it.
-fn defer_release(guard: Option<&Guard>, var: Arc<dyn ErasedVar>) {
-    match guard {
-        Some(g) => g.defer(move || drop(var)),
-        None => epoch::pin().defer(move || drop(var)),
     }
 }

@@ -26,10 +26,10 @@ pub(crate) struct TVarInner<T> {
 impl<T> Drop for TVarInner<T> {
     fn drop(&mut self) {
         let value = std::mem::replace(&mut self.value, Atomic::null());
-        // SAFETY: we are the last owner (`&mut self`) and the inner itself is only
-        // dropped after every transaction that could have loaded the pointer has
-        // unpinned (handles defer their final drop through the epoch collector),
-        // so no reader can still use the value. Inline values leave it null.
+        // SAFETY: we are the last owner (`&mut self`). Handles release the
+        // inner only after every transaction that could reach it has ended
+        // (`reclaim.rs`), and `TVar::load` holds a handle while it reads, so
+        // no reader can still use the value. Inline values leave it null.
         unsafe {
             let guard = epoch::unprotected();
             if !value.load(Ordering::Relaxed, guard).is_null() {
@@ -63,18 +63,21 @@ impl<T: Send + Sync + 'static> TVarInner<T> {
         unsafe { guard.defer_destroy(old) };
     }
 
-    /// A clone of the current value. The caller checks the lock word before
-    /// and after to know whether it is consistent.
+    /// The current value of an inline type. The caller checks the lock word
+    /// before and after to know whether it is consistent.
     #[inline]
-    pub(crate) fn load_value(&self, guard: &Guard) -> T
+    pub(crate) fn load_inline(&self) -> T {
+        debug_assert!(is_inline::<T>());
+        from_bits(self.core.bits.load(Ordering::Acquire))
+    }
+
+    /// A clone of the current boxed value; checked like `load_inline`.
+    #[inline]
+    pub(crate) fn load_boxed(&self, guard: &Guard) -> T
     where
         T: Clone,
     {
-        if is_inline::<T>() {
-            from_bits(self.core.bits.load(Ordering::Acquire))
-        } else {
-            self.value_ref(guard).clone()
-        }
+        self.value_ref(guard).clone()
     }
 
     /// The current boxed value (valid while `guard` is held).
@@ -190,12 +193,16 @@ impl<T: Clone + Send + Sync + 'static> TVar<T> {
     /// The value is consistent (never a half-published commit). Inside a
     /// transaction use [`TVar::read`], which also sees the transaction's own writes.
     pub fn load(&self) -> T {
-        let guard = epoch::pin();
+        // Only a boxed value can be retired while we clone it.
+        let guard = (!is_inline::<T>()).then(epoch::pin);
         let mut spins = 0u32;
         loop {
             let before = self.inner.core.lock.load();
             if !before.is_locked() {
-                let value = self.inner.load_value(&guard);
+                let value = match &guard {
+                    Some(guard) => self.inner.load_boxed(guard),
+                    None => self.inner.load_inline(),
+                };
                 if self.inner.core.lock.load() == before {
                     return value;
                 }
@@ -218,8 +225,8 @@ impl<T: Send + Sync + 'static> Drop for TVar<T> {
         // SAFETY: `inner` is never used again after this line.
         let inner = unsafe { ManuallyDrop::take(&mut self.inner) };
         // Transactions keep raw pointers to variables they touched until they
-        // unpin: release this handle only after every such transaction is done.
-        epoch::pin().defer(move || drop(inner));
+        // end: release this handle only after every such transaction is done.
+        crate::reclaim::global::retire(inner);
     }
 }
 

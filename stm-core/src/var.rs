@@ -52,6 +52,7 @@ impl VarCore {
     pub(crate) fn attach(&self, node: &Arc<Node>) {
         let mut list = lock(&self.dependents);
         list.push(node.clone());
+        crate::sync::rmw::count();
         self.dependents_added.fetch_add(1, Ordering::SeqCst);
     }
 
