@@ -57,7 +57,13 @@ struct WriteEntry {
     dependents_seen: u64,
     /// What locking the variable found (its version, whether waiters wait).
     locked: Locked,
+    /// The version a `modify` read before writing, which then logged no
+    /// separate read (`NOT_READ` otherwise): validated like a read.
+    read_at: Version,
 }
+
+/// `WriteEntry::read_at` of an entry that stands for no read.
+const NOT_READ: Version = Version::MAX;
 
 impl WriteEntry {
     #[inline]
@@ -66,6 +72,7 @@ impl WriteEntry {
             core,
             value,
             branch,
+            read_at: NOT_READ,
             dependents_seen: 0,
             locked: Locked {
                 version: 0,
@@ -636,6 +643,38 @@ impl Transaction {
         }
     }
 
+    /// `var.modify(f)`. In the common case (no extras, not yet written,
+    /// unlocked and no newer than the snapshot) one write entry also stands
+    /// for the read: it carries the version read and is validated as a read.
+    #[inline]
+    pub(crate) fn modify_var<T, F>(&mut self, var: &TVar<T>, f: F) -> StmResult<()>
+    where
+        T: Clone + Send + Sync + 'static,
+        F: FnOnce(T) -> T,
+    {
+        if !self.extras && self.writes.len() < INDEX_FROM {
+            let core: *const VarCore = var.core();
+            let bit = filter_bit(core);
+            if self.write_filter & bit == 0 {
+                let lock = &var.core().lock;
+                let before = lock.load();
+                if !before.is_locked() && before.version() <= self.read_version {
+                    let value = self.load_value(var);
+                    if lock.load() == before {
+                        let slot = self.new_slot(var, f(value));
+                        self.write_filter |= bit;
+                        let mut entry = WriteEntry::new(core, slot, 0);
+                        entry.read_at = before.version();
+                        self.writes.push(entry);
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        let old = self.read_var(var)?;
+        self.write_var(var, f(old))
+    }
+
     /// Buffers a write. Without extras there is no `or_else` branch and no
     /// check running, so a repeated write overwrites its entry in place.
     #[inline]
@@ -748,6 +787,22 @@ impl Transaction {
             }
         }
         if from == 0 {
+            for w in self.writes.iter().filter(|w| w.read_at != NOT_READ) {
+                // SAFETY: written variables live until the attempt ends.
+                let word = unsafe { &*w.core }.lock.load();
+                let version = if word.is_locked() {
+                    if !own_locks {
+                        return false;
+                    }
+                    // Locked by this commit (every written variable is).
+                    w.locked.version
+                } else {
+                    word.version()
+                };
+                if version != w.read_at {
+                    return false;
+                }
+            }
             for (node, version) in &self.meta_reads {
                 let word = node.meta.load();
                 let mine = own_locks
@@ -1536,17 +1591,24 @@ impl Transaction {
     /// the attempt and calls [`Waiter::park`] on the result. Fails if the
     /// attempt read nothing, since nothing could ever wake it.
     pub(crate) fn prepare_wait(&mut self) -> Result<Arc<Waiter>, Failure> {
-        if self.reads.is_empty() {
+        let fused = self.writes.iter().filter(|w| w.read_at != NOT_READ);
+        let reads: Vec<(*const VarCore, Version)> = self
+            .reads
+            .iter()
+            .map(|r| (r.core, r.version))
+            .chain(fused.map(|w| (w.core, w.read_at)))
+            .collect();
+        if reads.is_empty() {
             return Err(Failure::RetryWithoutReads);
         }
         let waiter = Waiter::new();
         let mut unchanged = true;
-        for r in &self.reads {
+        for (core, version) in reads {
             // SAFETY: read variables live until the attempt ends (reclaim.rs).
-            let core = unsafe { &*r.core };
+            let core = unsafe { &*core };
             core.waiters.register(&waiter);
             // Register first, then flag the lock word (see `lock.rs`).
-            if !core.lock.request_wakeup(r.version) {
+            if !core.lock.request_wakeup(version) {
                 unchanged = false;
                 break;
             }

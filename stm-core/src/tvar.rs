@@ -163,9 +163,9 @@ impl<T: Clone + Send + Sync + 'static> TVar<T> {
     }
 
     /// Replaces the value with `f(old)`.
+    #[inline]
     pub fn modify<F: FnOnce(T) -> T>(&self, tx: &mut Transaction, f: F) -> StmResult<()> {
-        let old = self.read(tx)?;
-        self.write(tx, f(old))
+        tx.modify_var(self, f)
     }
 
     /// Writes `value` and returns the previous value.
