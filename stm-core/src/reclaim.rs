@@ -96,7 +96,11 @@ impl<G> Registry<G> {
             seq: AtomicU64::new(0),
             gone: AtomicBool::new(false),
         });
-        lock(&self.slots).push(slot.clone());
+        let mut slots = lock(&self.slots);
+        // Forget participants that are gone, so threads that come and go do
+        // not grow the list between two sealings.
+        slots.retain(|s| !s.gone.load(Ordering::Acquire));
+        slots.push(slot.clone());
         Participant { slot, seq: 0 }
     }
 
