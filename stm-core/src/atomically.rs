@@ -24,10 +24,9 @@ fn take_spare() -> Box<Transaction> {
     }
 }
 
-/// Keeps a cleared transaction for the thread's next one.
+/// Keeps a cleared (and trimmed) transaction for the thread's next one.
 #[inline]
-fn give_back(mut tx: Box<Transaction>) {
-    tx.trim();
+fn give_back(tx: Box<Transaction>) {
     let _ = SPARE.try_with(|s| {
         // The slot is empty: this thread's transaction was taken out of it
         // and transactions do not nest. Forgetting the `None` skips a drop.
@@ -44,20 +43,29 @@ pub fn in_transaction() -> bool {
 struct Nesting;
 
 impl Nesting {
+    #[inline]
     fn enter() -> Nesting {
         if IN_TRANSACTION.with(|c| c.replace(true)) {
-            panic!(
-                "steadfast: `atomically` called inside a running transaction. \
-                 Transactions do not nest: pass the `&mut Transaction` you already \
-                 have down to the code that needs it, and use `tx.or_else` to \
-                 compose alternatives"
-            );
+            nested();
         }
         Nesting
     }
 }
 
+/// Reports `atomically` inside a running transaction.
+#[cold]
+#[inline(never)]
+fn nested() -> ! {
+    panic!(
+        "steadfast: `atomically` called inside a running transaction. \
+         Transactions do not nest: pass the `&mut Transaction` you already \
+         have down to the code that needs it, and use `tx.or_else` to \
+         compose alternatives"
+    );
+}
+
 impl Drop for Nesting {
+    #[inline]
     fn drop(&mut self) {
         IN_TRANSACTION.with(|c| c.set(false));
     }
@@ -306,4 +314,37 @@ fn leave(
     give_back(tx);
     drop(nesting);
     run_hooks(hooks);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::TVar;
+
+    /// The capacities of this thread's spare logs.
+    fn spare_capacity() -> (usize, usize) {
+        let tx = take_spare();
+        let capacity = tx.log_capacity();
+        give_back(tx);
+        capacity
+    }
+
+    #[test]
+    fn a_huge_transaction_leaves_no_huge_logs_behind() {
+        let vars: Vec<TVar<u64>> = (0..5000).map(TVar::new).collect();
+        let total = atomically(|tx| {
+            let mut sum = 0;
+            for v in &vars {
+                sum += v.read(tx)?;
+                v.write(tx, 1)?;
+            }
+            Ok(sum)
+        });
+        assert_eq!(total, 4999 * 5000 / 2);
+        let (reads, writes) = spare_capacity();
+        assert!(reads <= 1024 && writes <= 1024, "kept {reads} and {writes}");
+        // Small transactions keep their (small) buffers.
+        atomically(|tx| vars[0].modify(tx, |v| v + 1));
+        assert!(spare_capacity().1 >= 1);
+    }
 }

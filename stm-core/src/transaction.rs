@@ -5,7 +5,7 @@ use crate::check::{CheckErrorKind, CheckResult};
 use crate::clock::GLOBAL_CLOCK;
 use crate::error::{ErrorKind, Failure, InvariantViolation, StmError, StmResult};
 use crate::inline::{from_bits, is_inline, to_bits};
-use crate::lock::{Locked, Version};
+use crate::lock::{Locked, Version, VersionedLock};
 use crate::node::{diff, normalize, Invalidate, Node, NodeKind};
 use crate::reclaim::{self, Participant};
 use crate::serial;
@@ -202,6 +202,9 @@ const COLLECT_EVERY: u32 = 64;
 /// advance twice past what the attempt retired, when no thread stays pinned.
 const EPOCH_FLUSHES: u32 = 4;
 
+/// Log entries a thread keeps buffer space for between transactions.
+const KEEP: usize = 1024;
+
 /// Write logs longer than this are indexed by variable.
 const INDEX_FROM: usize = 32;
 
@@ -303,24 +306,47 @@ impl Transaction {
     }
 
     /// Forgets everything the attempt did, then announces its end: pointers
-    /// in the logs stay valid until then.
+    /// in the logs stay valid until then. An attempt that only read and
+    /// wrote inline values a modest number of times takes the short way.
     #[inline]
     pub(crate) fn clear(&mut self) {
+        let oversized = self.reads.len() > KEEP || self.writes.len() > KEEP;
+        // Plain data: clearing only resets the lengths.
         self.reads.clear();
         self.writes.clear();
-        if !self.boxed.is_empty() {
-            self.boxed.clear();
-        }
         self.write_filter = 0;
         self.dependents_ran = false;
+        self.since_collect += 1;
+        if self.extras
+            || oversized
+            || !self.boxed.is_empty()
+            || self.guard.is_some()
+            || self.since_collect >= COLLECT_EVERY
+        {
+            self.clear_the_long_way(oversized);
+        } else {
+            self.participant.leave();
+        }
+    }
+
+    /// The rest of `clear`: boxed values, extras, the epoch guard, oversized
+    /// logs and, every `COLLECT_EVERY` attempts, retired handles.
+    #[cold]
+    #[inline(never)]
+    fn clear_the_long_way(&mut self, oversized: bool) {
+        // Only these fill the buffers `trim` shrinks.
+        let may_have_grown = oversized || self.extras || !self.boxed.is_empty();
+        self.boxed.clear();
         if self.extras {
             self.clear_extras();
+        }
+        if may_have_grown {
+            self.trim();
         }
         if self.guard.take().is_some() {
             self.epoch_flushes_due = EPOCH_FLUSHES;
         }
         self.participant.leave();
-        self.since_collect += 1;
         if self.since_collect >= COLLECT_EVERY {
             self.collect_garbage();
         }
@@ -361,9 +387,7 @@ impl Transaction {
 
     /// Releases log memory beyond what ordinary transactions need, so one huge
     /// transaction does not pin a huge buffer in its thread for ever.
-    #[inline]
-    pub(crate) fn trim(&mut self) {
-        const KEEP: usize = 1024;
+    fn trim(&mut self) {
         if self.reads.capacity() > KEEP
             || self.writes.capacity() > KEEP
             || self.boxed.capacity() > KEEP
@@ -376,6 +400,12 @@ impl Transaction {
             self.write_index.shrink_to(KEEP);
             self.captured.shrink_to(KEEP);
         }
+    }
+
+    /// The buffer space of the read and write logs, in entries.
+    #[cfg(test)]
+    pub(crate) fn log_capacity(&self) -> (usize, usize) {
+        (self.reads.capacity(), self.writes.capacity())
     }
 
     /// Abandons the attempt: runs its abort hooks, then clears it.
@@ -1354,31 +1384,26 @@ impl Transaction {
     /// Locks every written variable; on failure releases what it took.
     #[inline]
     fn lock_write_set(&mut self) -> Result<usize, CommitError> {
-        for i in 0..self.writes.len() {
+        let mut failure = None;
+        for (i, w) in self.writes.iter_mut().enumerate() {
             // SAFETY: written variables live until the attempt ends (reclaim.rs).
-            let lock = &unsafe { &*self.writes[i].core }.lock;
-            let mut spins = 0u32;
-            loop {
-                if let Some(locked) = lock.try_lock() {
-                    self.writes[i].locked = locked;
-                    // A dependent attached after we collected this variable's
-                    // dependents would be skipped: start over to run it.
-                    // SAFETY: as above.
-                    let core = unsafe { &*self.writes[i].core };
-                    if core.dependents_generation() != self.writes[i].dependents_seen {
-                        self.unlock_all(i + 1, None);
-                        self.count(Event::Conflict);
-                        return Err(CommitError::Conflict);
-                    }
-                    break;
-                }
-                if spins > 8 {
-                    self.unlock_all(i, None);
-                    self.count(Event::LockConflict);
-                    return Err(CommitError::Conflict);
-                }
-                crate::backoff::spin(&mut spins);
+            let core = unsafe { &*w.core };
+            let Some(locked) = lock_or_spin(&core.lock) else {
+                failure = Some((i, Event::LockConflict));
+                break;
+            };
+            w.locked = locked;
+            // A dependent attached after we collected this variable's
+            // dependents would be skipped: start over to run it.
+            if core.dependents_generation() != w.dependents_seen {
+                failure = Some((i + 1, Event::Conflict));
+                break;
             }
+        }
+        if let Some((taken, event)) = failure {
+            self.unlock_all(taken, None);
+            self.count(event);
+            return Err(CommitError::Conflict);
         }
         Ok(self.writes.len())
     }
@@ -1619,6 +1644,30 @@ impl Transaction {
             waiter.wake();
         }
         Ok(waiter)
+    }
+}
+
+/// Takes a lock word, spinning a little while another commit holds it.
+#[inline]
+fn lock_or_spin(lock: &VersionedLock) -> Option<Locked> {
+    match lock.try_lock() {
+        Some(locked) => Some(locked),
+        None => lock_spinning(lock),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn lock_spinning(lock: &VersionedLock) -> Option<Locked> {
+    let mut spins = 0u32;
+    loop {
+        if spins > 8 {
+            return None;
+        }
+        crate::backoff::spin(&mut spins);
+        if let Some(locked) = lock.try_lock() {
+            return Some(locked);
+        }
     }
 }
 
