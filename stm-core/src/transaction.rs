@@ -144,6 +144,9 @@ pub struct Transaction {
     writes: Vec<WriteEntry>,
     /// The values of non-inline types the write log refers to.
     boxed: Vec<BoxedValue>,
+    /// Whether a variable had dependents when this attempt wrote it: then
+    /// the commit must run them (the long way).
+    wrote_dependents: bool,
     /// One bit per address hash of a written variable: most reads of
     /// variables the attempt did not write skip the write-log scan.
     write_filter: u64,
@@ -258,6 +261,7 @@ impl Transaction {
             reads: Vec::new(),
             writes: Vec::new(),
             boxed: Vec::new(),
+            wrote_dependents: false,
             write_filter: 0,
             write_index: HashMap::new(),
             undo: Vec::new(),
@@ -315,6 +319,7 @@ impl Transaction {
         self.reads.clear();
         self.writes.clear();
         self.write_filter = 0;
+        self.wrote_dependents = false;
         self.dependents_ran = false;
         self.since_collect += 1;
         if self.extras
@@ -551,6 +556,15 @@ impl Transaction {
         }
     }
 
+    /// Appends a write entry, noting whether its variable has dependents.
+    #[inline]
+    fn push_write(&mut self, entry: WriteEntry) {
+        // SAFETY: written variables live until the attempt ends (reclaim.rs).
+        let core = unsafe { &*entry.core };
+        self.wrote_dependents |= core.dependents_generation() != 0;
+        self.writes.push(entry);
+    }
+
     #[inline]
     fn find_write(&self, core: *const VarCore) -> Option<usize> {
         if self.write_filter & filter_bit(core) == 0 {
@@ -695,7 +709,7 @@ impl Transaction {
                         self.write_filter |= bit;
                         let mut entry = WriteEntry::new(core, slot, 0);
                         entry.read_at = before.version();
-                        self.writes.push(entry);
+                        self.push_write(entry);
                         return Ok(());
                     }
                 }
@@ -726,7 +740,7 @@ impl Transaction {
             }
             self.write_filter |= bit;
             let slot = self.new_slot(var, value);
-            self.writes.push(WriteEntry::new(core, slot, 0));
+            self.push_write(WriteEntry::new(core, slot, 0));
             return Ok(());
         }
         self.write_var_full(var, value)
@@ -768,7 +782,7 @@ impl Transaction {
             None => {
                 self.write_filter |= filter_bit(core);
                 let slot = self.new_slot(var, value);
-                self.writes.push(WriteEntry::new(core, slot, self.branch));
+                self.push_write(WriteEntry::new(core, slot, self.branch));
                 if self.writes.len() > INDEX_FROM {
                     self.index_last_write();
                 }
@@ -1338,13 +1352,11 @@ impl Transaction {
             self.count(Event::Commit);
             return Some(Ok(()));
         }
-        for w in &self.writes {
-            // SAFETY: written variables live until the attempt ends (reclaim.rs).
-            if unsafe { &*w.core }.dependents_generation() != 0 {
-                return None;
-            }
+        if self.wrote_dependents {
+            return None;
         }
-        // Every `dependents_seen` is 0, the generation just read.
+        // Every `dependents_seen` is 0, the generation read when written (a
+        // dependent attached since then fails the lock loop's check).
         self.dependents_ran = true;
         Some(self.lock_and_publish())
     }
