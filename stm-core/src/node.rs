@@ -11,7 +11,7 @@ use crate::error::StmResult;
 use crate::lock::VersionedLock;
 use crate::sync::{lock, Mutex};
 use crate::transaction::Transaction;
-use crate::var::{dep_addr, DepRef};
+use crate::var::{dep_addr, raw_addr, DepRef, RawDep};
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, Weak};
@@ -110,6 +110,12 @@ impl Node {
 pub(crate) fn normalize(deps: &mut Vec<DepRef>) {
     deps.sort_by_key(dep_addr);
     deps.dedup_by_key(|d| dep_addr(d));
+}
+
+/// Sorts and deduplicates raw captured reads, in place.
+pub(crate) fn normalize_raw(deps: &mut Vec<RawDep>) {
+    deps.sort_unstable_by_key(|&d| raw_addr(d));
+    deps.dedup_by_key(|d| raw_addr(*d));
 }
 
 /// The difference between two sorted dependency lists: (added, removed).

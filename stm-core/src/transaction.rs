@@ -6,16 +6,15 @@ use crate::clock::GLOBAL_CLOCK;
 use crate::error::{ErrorKind, Failure, InvariantViolation, StmError, StmResult};
 use crate::inline::{from_bits, is_inline, to_bits};
 use crate::lock::{Locked, Version, VersionedLock};
-use crate::node::{diff, normalize, Invalidate, Node, NodeKind};
+use crate::node::{diff, normalize, normalize_raw, Invalidate, Node, NodeKind};
 use crate::reclaim::{self, Participant};
 use crate::serial;
 use crate::stats::{Event, ThreadCounters};
 use crate::sync::{fence, lock, Ordering};
 use crate::tvar::TVar;
-use crate::var::{DepRef, ErasedVar, VarCore};
+use crate::var::{raw_addr, to_dep_ref, DepRef, ErasedVar, RawDep, VarCore};
 use crate::wait::Waiter;
 use crossbeam_epoch::{self as epoch, Guard, Owned};
-use smallvec::SmallVec;
 use std::any::Any;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -103,6 +102,43 @@ struct RanNode {
     attached: Vec<DepRef>,
 }
 
+/// The nodes a commit must run, collected from the variables it wrote.
+#[derive(Default)]
+struct DueNodes {
+    invariants: Vec<Arc<Node>>,
+    eager: Vec<Arc<Node>>,
+    lazy: Vec<Arc<dyn Invalidate>>,
+}
+
+impl DueNodes {
+    /// Adds a dependent of a written variable, once.
+    fn add(&mut self, node: &Arc<Node>) {
+        match &node.kind {
+            NodeKind::Invariant { .. } => {
+                if !self.invariants.iter().any(|n| Arc::ptr_eq(n, node)) {
+                    self.invariants.push(node.clone());
+                }
+            }
+            NodeKind::Eager { .. } => {
+                if !self.eager.iter().any(|n| Arc::ptr_eq(n, node)) {
+                    self.eager.push(node.clone());
+                }
+            }
+            NodeKind::Lazy { cache } => {
+                if let Some(cache) = cache.upgrade() {
+                    self.lazy.push(cache);
+                }
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        self.invariants.clear();
+        self.eager.clear();
+        self.lazy.clear();
+    }
+}
+
 /// Where an `or_else` branch started, to roll it back.
 pub(crate) struct Checkpoint {
     /// The branch that was running when this one started.
@@ -171,13 +207,15 @@ pub struct Transaction {
     /// An error the body swallowed: the attempt can no longer commit.
     doomed: Option<StmError>,
     /// Reads recorded while nodes run (the start of each run is remembered).
-    captured: Vec<DepRef>,
+    captured: Vec<RawDep>,
     /// A buffer reused to normalise what a node read.
-    dep_scratch: Vec<DepRef>,
+    dep_scratch: Vec<RawDep>,
     /// Whether this attempt's commit has already run its dependents.
     dependents_ran: bool,
     capturing: u32,
     ran: Vec<RanNode>,
+    /// Reused while collecting the nodes a commit runs.
+    due: DueNodes,
     meta_reads: Vec<(Arc<Node>, Version)>,
     /// Whether the attempt used anything beyond plain reads and writes
     /// (hooks, `or_else`, nodes, captures, a swallowed error, the write
@@ -277,6 +315,7 @@ impl Transaction {
             dependents_ran: false,
             capturing: 0,
             ran: Vec::new(),
+            due: DueNodes::default(),
             meta_reads: Vec::new(),
             extras: false,
             counters: ThreadCounters::current(),
@@ -626,7 +665,7 @@ impl Transaction {
         self.usable()?;
         let core: *const VarCore = var.core();
         if self.capturing > 0 {
-            self.captured.push(var.downgrade());
+            self.captured.push(var.erased());
         }
         if let Some(i) = self.find_write(core) {
             return Ok(self.slot_value::<T>(self.writes[i].value));
@@ -1045,7 +1084,11 @@ impl Transaction {
 
     fn end_capture(&mut self, start: usize) -> Vec<DepRef> {
         self.capturing -= 1;
-        let deps = self.captured[start..].to_vec();
+        let deps = self.captured[start..]
+            .iter()
+            // SAFETY: captured during this attempt, which is still running.
+            .map(|&dep| unsafe { to_dep_ref(dep) })
+            .collect();
         if self.capturing == 0 {
             self.captured.clear();
         }
@@ -1112,7 +1155,7 @@ impl Transaction {
         if self.capturing == 0 {
             self.captured.clear();
         }
-        normalize(&mut deps);
+        normalize_raw(&mut deps);
         if let Err(e) = result {
             self.dep_scratch = deps;
             return Err(self.doom(e));
@@ -1123,7 +1166,7 @@ impl Transaction {
                 || old
                     .iter()
                     .zip(&deps)
-                    .any(|(a, b)| crate::var::dep_addr(a) != crate::var::dep_addr(b))
+                    .any(|(a, &b)| crate::var::dep_addr(a) != raw_addr(b))
         };
         let is_new = is_new
             || self
@@ -1134,16 +1177,19 @@ impl Transaction {
         if !changed {
             self.meta_reads.push((node.clone(), meta.version()));
         }
-        let deps = if changed || is_new {
-            deps
+        let kept = if changed || is_new {
+            deps.iter()
+                // SAFETY: captured during this attempt, which is still running.
+                .map(|&dep| unsafe { to_dep_ref(dep) })
+                .collect()
         } else {
-            deps.clear();
-            self.dep_scratch = deps;
             Vec::new()
         };
+        deps.clear();
+        self.dep_scratch = deps;
         self.ran.push(RanNode {
             node: node.clone(),
-            deps,
+            deps: kept,
             meta_version: meta.version(),
             is_new,
             changed,
@@ -1170,12 +1216,18 @@ impl Transaction {
                 return Ok(());
             }
         }
+        // Buffers kept by the transaction: an ordinary commit allocates
+        // nothing to list the nodes it runs.
+        let mut due = std::mem::take(&mut self.due);
+        let result = self.run_dependents_into(&mut due);
+        due.clear();
+        self.due = due;
+        result
+    }
+
+    fn run_dependents_into(&mut self, due: &mut DueNodes) -> StmResult<()> {
         let mut next = 0;
         let mut eager_runs = 0u32;
-        // Inline capacity: an ordinary commit touches a handful of nodes and
-        // should not allocate to list them.
-        let mut invariants: SmallVec<[Arc<Node>; 4]> = SmallVec::new();
-        let mut eager: SmallVec<[Arc<Node>; 4]> = SmallVec::new();
         // Nodes registered by this attempt already ran, in the body. They are
         // not attached yet, so no write finds them: they run again only if
         // the attempt has written something they read (possibly before they
@@ -1195,37 +1247,17 @@ impl Transaction {
                 .collect()
         };
         loop {
-            let mut lazy: SmallVec<[Arc<dyn Invalidate>; 2]> = SmallVec::new();
             while next < self.writes.len() {
                 // SAFETY: written variables live until the attempt ends (reclaim.rs).
                 let core = unsafe { &*self.writes[next].core };
                 let generation = core.dependents_generation();
                 self.writes[next].dependents_seen = generation;
                 next += 1;
-                if generation == 0 {
-                    continue;
-                }
-                for node in core.dependents() {
-                    match &node.kind {
-                        NodeKind::Invariant { .. } => {
-                            if !invariants.iter().any(|n| Arc::ptr_eq(n, &node)) {
-                                invariants.push(node);
-                            }
-                        }
-                        NodeKind::Eager { .. } => {
-                            if !eager.iter().any(|n| Arc::ptr_eq(n, &node)) {
-                                eager.push(node);
-                            }
-                        }
-                        NodeKind::Lazy { cache } => {
-                            if let Some(cache) = cache.upgrade() {
-                                lazy.push(cache);
-                            }
-                        }
-                    }
+                if generation != 0 {
+                    core.for_each_dependent(|node| due.add(node));
                 }
             }
-            for cache in lazy {
+            for cache in due.lazy.drain(..) {
                 cache.invalidate(self)?;
             }
             if next < self.writes.len() {
@@ -1236,13 +1268,13 @@ impl Transaction {
                     return true;
                 }
                 if node.is_invariant() {
-                    invariants.push(node.clone());
+                    due.invariants.push(node.clone());
                 } else {
-                    eager.push(node.clone());
+                    due.eager.push(node.clone());
                 }
                 false
             });
-            if let Some(node) = eager.pop() {
+            if let Some(node) = due.eager.pop() {
                 eager_runs += 1;
                 if eager_runs > 10_000 {
                     return Err(self.doom(StmError::failed(Failure::DerivationCycle)));
@@ -1252,8 +1284,8 @@ impl Transaction {
             }
             break;
         }
-        for node in invariants {
-            self.run_node(&node, false)?;
+        for node in &due.invariants {
+            self.run_node(node, false)?;
         }
         Ok(())
     }
@@ -1526,7 +1558,7 @@ impl Transaction {
         }
         let core: *const VarCore = cell.core();
         if self.capturing > 0 {
-            self.captured.push(cell.downgrade());
+            self.captured.push(cell.erased());
         }
         if let Some(i) = self.find_write(core) {
             // We invalidated it ourselves earlier in this transaction.

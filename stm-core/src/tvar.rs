@@ -134,11 +134,6 @@ impl<T: Send + Sync + 'static> TVar<T> {
         inner as &dyn ErasedVar as *const dyn ErasedVar
     }
 
-    pub(crate) fn downgrade(&self) -> std::sync::Weak<dyn ErasedVar> {
-        let weak = Arc::downgrade(&*self.inner);
-        weak as std::sync::Weak<dyn ErasedVar>
-    }
-
     pub(crate) fn core(&self) -> &VarCore {
         &self.inner.core
     }

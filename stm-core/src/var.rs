@@ -44,9 +44,12 @@ impl VarCore {
         self.dependents_added.load(Ordering::SeqCst)
     }
 
-    /// A copy of the dependents list.
-    pub(crate) fn dependents(&self) -> SmallVec<[Arc<Node>; 2]> {
-        lock(&self.dependents).clone()
+    /// Calls `f` on each dependent, under the list's lock (`f` must not
+    /// touch the list).
+    pub(crate) fn for_each_dependent(&self, mut f: impl FnMut(&Arc<Node>)) {
+        for node in lock(&self.dependents).iter() {
+            f(node);
+        }
     }
 
     pub(crate) fn attach(&self, node: &Arc<Node>) {
@@ -80,4 +83,31 @@ pub(crate) type DepRef = Weak<dyn ErasedVar>;
 #[inline]
 pub(crate) fn dep_addr(dep: &DepRef) -> usize {
     dep.as_ptr() as *const () as usize
+}
+
+/// A variable the running attempt read, by address (from `TVar::erased`):
+/// recording a read this way touches no reference count. Only reads that
+/// become a node's new dependencies are turned into [`DepRef`]s.
+pub(crate) type RawDep = *const dyn ErasedVar;
+
+/// The address identifying a raw dependency, as [`dep_addr`] gives it.
+#[inline]
+pub(crate) fn raw_addr(dep: RawDep) -> usize {
+    dep as *const () as usize
+}
+
+/// A weak reference to a variable the running attempt read.
+///
+/// # Safety
+/// `dep` comes from `TVar::erased` on a variable the running attempt reached,
+/// and that attempt has not ended. The variable's `Arc` then still has a
+/// strong count above zero: a handle dropped meanwhile was retired, not
+/// released (`reclaim.rs`).
+pub(crate) unsafe fn to_dep_ref(dep: RawDep) -> DepRef {
+    // SAFETY: `dep` points into a live `Arc` allocation of the variable (see
+    // above), as `Arc::as_ptr` would give it. The `Arc` is never dropped, so
+    // the strong count it does not own stays untouched; only the weak count
+    // goes up, for the `Weak` returned.
+    let arc = std::mem::ManuallyDrop::new(unsafe { Arc::from_raw(dep) });
+    Arc::downgrade(&arc)
 }
