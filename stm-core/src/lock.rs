@@ -78,6 +78,26 @@ impl VersionedLock {
         if current & LOCKED != 0 {
             return None;
         }
+        self.lock_from(current)
+    }
+
+    /// Tries to lock only if the word is unlocked at version `expected`
+    /// (used to fill caches without changing the version). The swap starts
+    /// from the very word that showed `expected`: a commit moving the word
+    /// in between makes it fail, instead of taking the lock at another
+    /// version.
+    #[inline]
+    pub fn try_lock_at(&self, expected: Version) -> Option<Locked> {
+        let current = self.word.load(Ordering::Relaxed);
+        if current & LOCKED != 0 || current >> SHIFT != expected {
+            return None;
+        }
+        self.lock_from(current)
+    }
+
+    /// Locks the word if it still is `current` (an unlocked word).
+    #[inline]
+    fn lock_from(&self, current: u64) -> Option<Locked> {
         crate::sync::rmw::count();
         self.word
             .compare_exchange(
@@ -91,17 +111,6 @@ impl VersionedLock {
                 version: w >> SHIFT,
                 had_waiters: w & WAITERS != 0,
             })
-    }
-
-    /// Tries to lock only if the word is unlocked at version `expected`
-    /// (used to fill caches without changing the version).
-    #[inline]
-    pub fn try_lock_at(&self, expected: Version) -> Option<Locked> {
-        let current = self.word.load(Ordering::Relaxed);
-        if current & LOCKED != 0 || current >> SHIFT != expected {
-            return None;
-        }
-        self.try_lock().filter(|l| l.version == expected)
     }
 
     /// Unlocks, publishing `version`: a new commit's version (waiters were

@@ -178,6 +178,22 @@ fn a_failed_commit_or_a_cache_fill_keeps_the_waiter_flag() {
     });
 }
 
+/// A cache fill that finds the version it expects, then races a commit that
+/// moves the word to a newer one, must either lock at the version it expected
+/// or not lock at all: a lock taken at the wrong version and not reported
+/// would stay held for ever, and every later reader would conflict.
+#[test]
+fn a_cache_fill_racing_a_commit_never_leaves_the_word_locked() {
+    model(|| {
+        let var = Var::new();
+        let v = var.clone();
+        let filler = thread::spawn(move || v.fill_like_a_cache());
+        var.increment();
+        filler.join().unwrap();
+        assert!(!var.lock.load().is_locked(), "a lock was left held");
+    });
+}
+
 /// Two waiters on one variable, one commit: both wake.
 #[test]
 fn every_waiter_is_woken() {
