@@ -12,7 +12,7 @@ use crate::serial;
 use crate::stats::{Event, ThreadCounters};
 use crate::sync::{fence, lock, Ordering};
 use crate::tvar::TVar;
-use crate::var::{raw_addr, to_dep_ref, DepRef, ErasedVar, RawDep, VarCore};
+use crate::var::{raw_addr, to_dep_refs, DepRef, ErasedVar, RawDep, VarCore};
 use crate::wait::Waiter;
 use crossbeam_epoch::{self as epoch, Guard, Owned};
 use std::any::Any;
@@ -643,21 +643,30 @@ impl Transaction {
         if !self.extras {
             let core: *const VarCore = var.core();
             if self.write_filter & filter_bit(core) == 0 {
-                let lock = &var.core().lock;
-                let before = lock.load();
-                if !before.is_locked() && before.version() <= self.read_version {
-                    let value = self.load_value(var);
-                    if lock.load() == before {
-                        self.reads.push(ReadEntry {
-                            core,
-                            version: before.version(),
-                        });
-                        return Ok(value);
-                    }
+                if let Some((value, version)) = self.read_in_snapshot(var) {
+                    self.reads.push(ReadEntry { core, version });
+                    return Ok(value);
                 }
             }
         }
         self.read_var_full(var)
+    }
+
+    /// The committed value and its version, if the variable is unlocked and
+    /// no newer than the snapshot (the fast paths' read; `None` sends the
+    /// caller the long way).
+    #[inline]
+    fn read_in_snapshot<T: Clone + Send + Sync + 'static>(
+        &mut self,
+        var: &TVar<T>,
+    ) -> Option<(T, Version)> {
+        let lock = &var.core().lock;
+        let before = lock.load();
+        if before.is_locked() || before.version() > self.read_version {
+            return None;
+        }
+        let value = self.load_value(var);
+        (lock.load() == before).then_some((value, before.version()))
     }
 
     #[inline(never)]
@@ -739,18 +748,13 @@ impl Transaction {
             let core: *const VarCore = var.core();
             let bit = filter_bit(core);
             if self.write_filter & bit == 0 {
-                let lock = &var.core().lock;
-                let before = lock.load();
-                if !before.is_locked() && before.version() <= self.read_version {
-                    let value = self.load_value(var);
-                    if lock.load() == before {
-                        let slot = self.new_slot(var, f(value));
-                        self.write_filter |= bit;
-                        let mut entry = WriteEntry::new(core, slot, 0);
-                        entry.read_at = before.version();
-                        self.push_write(entry);
-                        return Ok(());
-                    }
+                if let Some((value, version)) = self.read_in_snapshot(var) {
+                    let slot = self.new_slot(var, f(value));
+                    self.write_filter |= bit;
+                    let mut entry = WriteEntry::new(core, slot, 0);
+                    entry.read_at = version;
+                    self.push_write(entry);
+                    return Ok(());
                 }
             }
         }
@@ -1084,11 +1088,8 @@ impl Transaction {
 
     fn end_capture(&mut self, start: usize) -> Vec<DepRef> {
         self.capturing -= 1;
-        let deps = self.captured[start..]
-            .iter()
-            // SAFETY: captured during this attempt, which is still running.
-            .map(|&dep| unsafe { to_dep_ref(dep) })
-            .collect();
+        // SAFETY: captured during this attempt, which is still running.
+        let deps = unsafe { to_dep_refs(&self.captured[start..]) };
         if self.capturing == 0 {
             self.captured.clear();
         }
@@ -1178,10 +1179,8 @@ impl Transaction {
             self.meta_reads.push((node.clone(), meta.version()));
         }
         let kept = if changed || is_new {
-            deps.iter()
-                // SAFETY: captured during this attempt, which is still running.
-                .map(|&dep| unsafe { to_dep_ref(dep) })
-                .collect()
+            // SAFETY: captured during this attempt, which is still running.
+            unsafe { to_dep_refs(&deps) }
         } else {
             Vec::new()
         };
@@ -1353,20 +1352,7 @@ impl Transaction {
             self.count(Event::Conflict);
             return Err(CommitError::Conflict);
         }
-        if !self.boxed.is_empty() {
-            self.guard();
-        }
-        // Publish each value and release its lock at the new version. A
-        // reader that sees one variable new and another still locked waits.
-        for w in self.writes.iter() {
-            // SAFETY: written variables live until the attempt ends.
-            let core = unsafe { &*w.core };
-            Self::publish_slot(&mut self.boxed, core, w.value, self.guard.as_ref());
-            core.lock.unlock(write_version);
-            if w.locked.had_waiters {
-                core.waiters.wake_all();
-            }
-        }
+        self.publish_writes(write_version);
         if edges_change {
             self.finish_edges();
         }
@@ -1409,6 +1395,16 @@ impl Transaction {
             self.count(Event::Conflict);
             return Err(CommitError::Conflict);
         }
+        self.publish_writes(write_version);
+        self.count(Event::Commit);
+        Ok(())
+    }
+
+    /// Publishes each buffered value and releases its lock at
+    /// `write_version`, waking waiters. A reader that sees one variable new
+    /// and another still locked waits.
+    #[inline]
+    fn publish_writes(&mut self, write_version: Version) {
         if !self.boxed.is_empty() {
             self.guard();
         }
@@ -1421,8 +1417,6 @@ impl Transaction {
                 core.waiters.wake_all();
             }
         }
-        self.count(Event::Commit);
-        Ok(())
     }
 
     /// Locks every written variable; on failure releases what it took.

@@ -111,3 +111,14 @@ pub(crate) unsafe fn to_dep_ref(dep: RawDep) -> DepRef {
     let arc = std::mem::ManuallyDrop::new(unsafe { Arc::from_raw(dep) });
     Arc::downgrade(&arc)
 }
+
+/// [`to_dep_ref`] on each of `deps`.
+///
+/// # Safety
+/// As for [`to_dep_ref`], for every element.
+pub(crate) unsafe fn to_dep_refs(deps: &[RawDep]) -> Vec<DepRef> {
+    deps.iter()
+        // SAFETY: the caller's promise, element by element.
+        .map(|&dep| unsafe { to_dep_ref(dep) })
+        .collect()
+}
