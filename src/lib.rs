@@ -253,8 +253,9 @@ pub use steadfast_macros::methods;
 /// assert_eq!(atomically(|tx| wheel.read(tx, |w| w.pressure)), 3);
 /// ```
 ///
-/// The value must be `Clone + Send + Sync + 'static` (an update clones it
-/// once per `update` or mutator call; reads only share it). Any struct or
+/// The value must be `Clone + Send + Sync + 'static` (a transaction's first
+/// `update` or mutator call clones it, later ones change that copy in place;
+/// reads only share it). Any struct or
 /// enum can be boxed; generic ones too: the handle requires `Clone + Send +
 /// Sync + 'static` of each type parameter, as `derive(Clone)` requires
 /// `Clone`, and a `#[methods(boxed)]` block that needs more of them needs it

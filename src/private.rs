@@ -421,7 +421,7 @@ where
 #[diagnostic::on_unimplemented(
     message = "a boxed struct must be `Clone + Send + Sync + 'static`, and `{Self}` is not",
     label = "the box keeps this value in a variable shared between threads",
-    note = "an update clones the value, changes the copy and writes it back, and any thread may read it"
+    note = "a transaction's first update clones the value and changes the copy, and any thread may read it"
 )]
 pub trait BoxValue: Clone + Send + Sync + 'static {}
 
@@ -540,19 +540,17 @@ pub fn box_read<T: Send + Sync + 'static, R>(
     Ok(f(&raw))
 }
 
-/// Lends a copy of the raw value to `f` mutably, then writes it back (a
-/// box's `update`, and its mutators). `R` is chosen outside the borrow, so
-/// the `&mut T` cannot leave `f`.
+/// Lends the transaction's own copy of the raw value to `f` mutably (a
+/// box's `update`, and its mutators): the first change in a transaction
+/// copies the value, later ones change that copy in place. `R` is chosen
+/// outside the borrow, so the `&mut T` cannot leave `f`.
 #[inline]
 pub fn box_update<T: BoxObject, R>(
     inner: &BoxInner<T>,
     tx: &mut Transaction,
     f: impl FnOnce(&mut T) -> R,
 ) -> StmResult<R> {
-    let mut raw = inner.cell.read(tx)?;
-    let result = f(Arc::make_mut(&mut raw));
-    inner.cell.write(tx, raw)?;
-    Ok(result)
+    inner.cell.update(tx, |raw| f(Arc::make_mut(raw)))
 }
 
 /// Like [`box_update`], for a mutator that also reads or writes through the

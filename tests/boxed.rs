@@ -665,3 +665,65 @@ fn concurrent_transfers_break_the_invariant_inside_and_nobody_sees_it() {
     assert_eq!(end.balances.iter().sum::<i64>(), total);
     assert!(end.balances.iter().all(|b| *b >= 0));
 }
+
+/// A boxed value that counts its copies.
+#[derive(Debug, Boxed)]
+struct Scores {
+    points: Vec<u32>,
+    copies: Calls,
+}
+
+impl Clone for Scores {
+    fn clone(&self) -> Self {
+        self.copies.hit();
+        Scores {
+            points: self.points.clone(),
+            copies: self.copies.clone(),
+        }
+    }
+}
+
+#[methods(boxed)]
+impl Scores {
+    #[invariant]
+    fn capped(&self) -> bool {
+        self.points.iter().all(|p| *p <= 100)
+    }
+
+    #[mutator]
+    fn score(&mut self, points: u32) {
+        self.points.push(points);
+    }
+}
+
+#[test]
+fn a_transaction_copies_a_box_once_however_many_changes_it_makes() {
+    let copies = Calls::default();
+    let scores = ScoresBox::new(Scores {
+        points: vec![],
+        copies: copies.clone(),
+    })
+    .unwrap();
+    // Let this thread see the box's version: a first read newer than the
+    // thread's snapshot looks twice.
+    atomically(|tx| scores.score(tx, 1));
+    let before = copies.count();
+    atomically(|tx| {
+        for p in 2..=10 {
+            scores.score(tx, p)?;
+        }
+        scores.update(tx, |s| s.points.push(11))
+    });
+    assert_eq!(copies.count() - before, 1, "only the first change copies");
+    assert_eq!(
+        atomically(|tx| scores.read(tx, |s| s.points.clone())),
+        (1..=11).collect::<Vec<_>>()
+    );
+    // A transaction that breaks the invariant changes nothing.
+    let r = try_atomically::<_, (), _>(|tx| {
+        scores.score(tx, 5)?;
+        Ok(scores.score(tx, 500)?)
+    });
+    assert!(r.unwrap_err().invariant_violation().is_some());
+    assert_eq!(atomically(|tx| scores.read(tx, |s| s.points.len())), 11);
+}

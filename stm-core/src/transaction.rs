@@ -704,19 +704,20 @@ impl Transaction {
                 crate::backoff::spin(&mut spins);
                 continue;
             }
-            let value = self.load_value(var);
-            if lock.load() != before {
-                crate::backoff::spin(&mut spins);
-                continue;
-            }
             if before.version() > self.read_version {
                 if !self.extend() {
                     self.count(Event::Conflict);
                     return Err(self.doom(StmError::conflict()));
                 }
-                // Read again under the new snapshot: a commit that ticked the
-                // clock before the extension may still be publishing this very
-                // variable, and its version must be checked against it.
+                // Look again under the new snapshot (before copying the
+                // value): a commit that ticked the clock before the extension
+                // may still be publishing this very variable, and its version
+                // must be checked against it.
+                continue;
+            }
+            let value = self.load_value(var);
+            if lock.load() != before {
+                crate::backoff::spin(&mut spins);
                 continue;
             }
             return Ok((value, before.version()));
@@ -760,6 +761,66 @@ impl Transaction {
         }
         let old = self.read_var(var)?;
         self.write_var(var, f(old))
+    }
+
+    /// `var.update(f)`: changes the attempt's own buffered value in place
+    /// when this branch already wrote a boxed `var` (no copy), else reads a
+    /// copy, changes it and writes it.
+    #[inline]
+    pub(crate) fn update_var<T, R>(
+        &mut self,
+        var: &TVar<T>,
+        f: impl FnOnce(&mut T) -> R,
+    ) -> StmResult<R>
+    where
+        T: Clone + Send + Sync + 'static,
+    {
+        if !is_inline::<T>() {
+            if let Some(value) = self.own_buffered_value::<T>(var)? {
+                return Ok(f(value));
+            }
+        }
+        let mut value = self.read_var(var)?;
+        let result = f(&mut value);
+        self.write_var(var, value)?;
+        Ok(result)
+    }
+
+    /// The value this attempt buffered for `var`, if it may be changed in
+    /// place: written in the running `or_else` branch (or one nested in it),
+    /// so rolling a branch back never needs the value it replaced.
+    fn own_buffered_value<T: Send + Sync + 'static>(
+        &mut self,
+        var: &TVar<T>,
+    ) -> StmResult<Option<&mut T>> {
+        let core: *const VarCore = var.core();
+        if self.write_filter & filter_bit(core) == 0 {
+            return Ok(None);
+        }
+        self.usable()?;
+        if matches!(self.mode, Mode::Checking(_)) {
+            // The write that follows reports the failed check.
+            return Ok(None);
+        }
+        let Some(i) = self.find_write(core) else {
+            return Ok(None);
+        };
+        let entry = self.writes[i];
+        let Slot::Boxed(j) = entry.value else {
+            return Ok(None);
+        };
+        if entry.branch < self.branch {
+            return Ok(None);
+        }
+        if self.capturing > 0 {
+            self.captured.push(var.erased());
+        }
+        let value = self.boxed[j]
+            .value
+            .as_mut()
+            .and_then(|b| b.downcast_mut::<T>())
+            .expect("write log entry holds a value of the variable's type");
+        Ok(Some(value))
     }
 
     /// Buffers a write. Without extras there is no `or_else` branch and no

@@ -163,6 +163,27 @@ impl<T: Clone + Send + Sync + 'static> TVar<T> {
         tx.modify_var(self, f)
     }
 
+    /// Changes the value in place with `f` and returns what `f` returns.
+    ///
+    /// The first change in a transaction starts from a copy of the value; later
+    /// ones change the transaction's own buffered copy without copying it
+    /// again, so a series of small changes to a big value clones it once.
+    ///
+    /// ```
+    /// use steadfast_core::{atomically, TVar};
+    /// let log = TVar::new(vec![1, 2]);
+    /// let len = atomically(|tx| {
+    ///     log.update(tx, |v| v.push(3))?;
+    ///     log.update(tx, |v| v.len())
+    /// });
+    /// assert_eq!(len, 3);
+    /// assert_eq!(log.load(), [1, 2, 3]);
+    /// ```
+    #[inline]
+    pub fn update<R>(&self, tx: &mut Transaction, f: impl FnOnce(&mut T) -> R) -> StmResult<R> {
+        tx.update_var(self, f)
+    }
+
     /// Writes `value` and returns the previous value.
     pub fn replace(&self, tx: &mut Transaction, value: T) -> StmResult<T> {
         let old = self.read(tx)?;

@@ -724,8 +724,111 @@ fn an_or_else_after_a_kept_branch_still_rolls_back() {
     assert_eq!(x.load(), 10);
 }
 
+/// A value that counts its clones.
+struct Counted {
+    items: Vec<u32>,
+    clones: Arc<AtomicUsize>,
+}
+
+impl Clone for Counted {
+    fn clone(&self) -> Self {
+        self.clones.fetch_add(1, Ordering::SeqCst);
+        Counted {
+            items: self.items.clone(),
+            clones: self.clones.clone(),
+        }
+    }
+}
+
+#[test]
+fn update_copies_a_boxed_value_once_per_transaction() {
+    let clones = Arc::new(AtomicUsize::new(0));
+    let v = TVar::new(Counted {
+        items: vec![],
+        clones: clones.clone(),
+    });
+    // Once this thread has seen the variable's version, reading it needs no
+    // second look (which would copy it again).
+    atomically(|tx| v.update(tx, |_| ()));
+    clones.store(0, Ordering::SeqCst);
+    let len = atomically(|tx| {
+        for i in 0..10 {
+            v.update(tx, |c| c.items.push(i))?;
+        }
+        v.update(tx, |c| c.items.len())
+    });
+    assert_eq!(len, 10);
+    assert_eq!(
+        clones.load(Ordering::SeqCst),
+        1,
+        "only the first update copies"
+    );
+    assert_eq!(v.load().items, (0..10).collect::<Vec<_>>());
+    // A write followed by updates copies nothing at all.
+    clones.store(0, Ordering::SeqCst);
+    atomically(|tx| {
+        let fresh = Counted {
+            items: vec![7],
+            clones: clones.clone(),
+        };
+        v.write(tx, fresh)?;
+        v.update(tx, |c| c.items.push(8))
+    });
+    assert_eq!(clones.load(Ordering::SeqCst), 0);
+    assert_eq!(v.load().items, [7, 8]);
+}
+
+#[test]
+fn updates_in_a_retried_or_else_branch_are_undone() {
+    let v = TVar::new(vec![1]);
+    let n = TVar::new(0i64);
+    let r = atomically(|tx| {
+        v.update(tx, |l| l.push(2))?; // before the branch: kept
+        tx.or_else(
+            |tx| {
+                // The first update in the branch saves the kept value; the
+                // next ones change the branch's copy in place.
+                v.update(tx, |l| l.push(3))?;
+                v.update(tx, |l| l.push(4))?;
+                n.update(tx, |n| *n += 1)?;
+                assert_eq!(v.read(tx)?, [1, 2, 3, 4]);
+                retry()
+            },
+            |tx| {
+                assert_eq!(v.read(tx)?, [1, 2]);
+                assert_eq!(n.read(tx)?, 0);
+                v.update(tx, |l| l.push(5))?;
+                Ok("second")
+            },
+        )?;
+        v.update(tx, |l| l.len())
+    });
+    assert_eq!(r, 3);
+    assert_eq!((v.load(), n.load()), (vec![1, 2, 5], 0));
+}
+
+#[test]
+fn an_update_that_panics_changes_nothing() {
+    let v = TVar::new(vec![1]);
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        atomically(|tx| {
+            v.update(tx, |l| l.push(2))?;
+            v.update(tx, |l| {
+                l.push(3);
+                panic!("half-way")
+            })
+        })
+    }));
+    assert_eq!(panic_message(&*r.unwrap_err()), "half-way");
+    assert_eq!(v.load(), [1]);
+    // The thread's next transaction starts clean.
+    atomically(|tx| v.update(tx, |l| l.push(4)));
+    assert_eq!(v.load(), [1, 4]);
+}
+
 mod or_else_model {
-    //! Random programs of writes, reads and nested `or_else` (either branch
+    //! Random programs of writes, reads, in-place `update`s of boxed lists
+    //! and nested `or_else` (either branch
     //! may end in `retry`), run by the engine and by an obvious model: copy
     //! the state when a branch starts, put the copy back if the branch
     //! retries. Both must agree on every read and on what is committed.
@@ -735,10 +838,19 @@ mod or_else_model {
 
     const VARS: usize = 3;
 
+    /// Inline integers, and boxed lists changed in place by `update`.
+    #[derive(Clone, Debug, PartialEq)]
+    struct State {
+        ints: [i32; VARS],
+        lists: [Vec<i32>; VARS],
+    }
+
     #[derive(Clone, Debug)]
     enum Op {
         Write(usize, i32),
         Read(usize),
+        Push(usize, i32),
+        ReadList(usize),
         OrElse {
             first: Vec<Op>,
             first_retries: bool,
@@ -751,6 +863,8 @@ mod or_else_model {
         let leaf = prop_oneof![
             (0..VARS, 0..100i32).prop_map(|(v, x)| Op::Write(v, x)),
             (0..VARS).prop_map(Op::Read),
+            (0..VARS, 0..100i32).prop_map(|(v, x)| Op::Push(v, x)),
+            (0..VARS).prop_map(Op::ReadList),
         ];
         leaf.prop_recursive(4, 48, 6, |inner| {
             (
@@ -771,18 +885,20 @@ mod or_else_model {
     }
 
     /// Runs `ops` on `state`; `Err(())` means the program retried.
-    fn model(ops: &[Op], state: &mut [i32; VARS], seen: &mut Vec<i32>) -> Result<(), ()> {
+    fn model(ops: &[Op], state: &mut State, seen: &mut Vec<i32>) -> Result<(), ()> {
         for op in ops {
             match op {
-                Op::Write(v, x) => state[*v] = *x,
-                Op::Read(v) => seen.push(state[*v]),
+                Op::Write(v, x) => state.ints[*v] = *x,
+                Op::Read(v) => seen.push(state.ints[*v]),
+                Op::Push(v, x) => state.lists[*v].push(*x),
+                Op::ReadList(v) => seen.extend(&state.lists[*v]),
                 Op::OrElse {
                     first,
                     first_retries,
                     second,
                     second_retries,
                 } => {
-                    let saved = *state;
+                    let saved = state.clone();
                     let retried = model(first, state, seen).is_err() || *first_retries;
                     if retried {
                         *state = saved;
@@ -800,11 +916,12 @@ mod or_else_model {
     fn engine(
         ops: &[Op],
         vars: &[TVar<i32>],
+        lists: &[TVar<Vec<i32>>],
         tx: &mut Transaction,
         seen: &RefCell<Vec<i32>>,
     ) -> StmResult<()> {
         let branch = |tx: &mut Transaction, ops: &[Op], retries: bool| {
-            engine(ops, vars, tx, seen)?;
+            engine(ops, vars, lists, tx, seen)?;
             if retries {
                 retry()
             } else {
@@ -817,6 +934,11 @@ mod or_else_model {
                 Op::Read(v) => {
                     let value = vars[*v].read(tx)?;
                     seen.borrow_mut().push(value);
+                }
+                Op::Push(v, x) => lists[*v].update(tx, |list| list.push(*x))?,
+                Op::ReadList(v) => {
+                    let list = lists[*v].read(tx)?;
+                    seen.borrow_mut().extend(list);
                 }
                 Op::OrElse {
                     first,
@@ -836,24 +958,29 @@ mod or_else_model {
         #![proptest_config(ProptestConfig::with_cases(512))]
         #[test]
         fn or_else_matches_the_model(ops in prop::collection::vec(op(), 0..8)) {
-            let initial = [7, 8, 9];
-            let vars: Vec<TVar<i32>> = initial.iter().map(|&x| TVar::new(x)).collect();
+            let initial = State { ints: [7, 8, 9], lists: [vec![1], vec![], vec![2, 3]] };
+            let vars: Vec<TVar<i32>> = initial.ints.iter().map(|&x| TVar::new(x)).collect();
+            let lists: Vec<TVar<Vec<i32>>> =
+                initial.lists.iter().map(|l| TVar::new(l.clone())).collect();
             // The program runs as the first branch of an alternative that does
             // nothing, so a program that retries commits nothing instead of
             // blocking.
-            let mut expected_state = initial;
+            let mut expected_state = initial.clone();
             let mut expected_seen = Vec::new();
             if model(&ops, &mut expected_state, &mut expected_seen).is_err() {
                 expected_state = initial;
             }
             let seen = atomically(|tx| {
                 let seen = RefCell::new(Vec::new());
-                tx.or_else(|tx| engine(&ops, &vars, tx, &seen), |_tx| Ok(()))?;
+                tx.or_else(|tx| engine(&ops, &vars, &lists, tx, &seen), |_tx| Ok(()))?;
                 Ok(seen.into_inner())
             });
             prop_assert_eq!(seen, expected_seen);
-            let state: Vec<i32> = vars.iter().map(|v| v.load()).collect();
-            prop_assert_eq!(state, expected_state.to_vec());
+            let state = State {
+                ints: std::array::from_fn(|i| vars[i].load()),
+                lists: std::array::from_fn(|i| lists[i].load()),
+            };
+            prop_assert_eq!(state, expected_state);
         }
     }
 }
