@@ -1620,7 +1620,10 @@ impl Transaction {
             let _ = i;
             return compute(self);
         }
-        let (cached, version) = self.read_committed(cell)?;
+        let (cached, version) = match self.read_in_snapshot(cell) {
+            Some(read) => read,
+            None => self.read_committed(cell)?,
+        };
         self.reads.push(ReadEntry { core, version });
         if let Some((value, computed_at)) = cached {
             // The value may come from a fill that completed after the check
