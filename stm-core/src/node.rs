@@ -73,15 +73,6 @@ impl Node {
         matches!(self.kind, NodeKind::Invariant { .. })
     }
 
-    /// The name shown in error messages.
-    pub(crate) fn name(&self) -> Cow<'static, str> {
-        match &self.kind {
-            NodeKind::Invariant { name, .. } => name.clone(),
-            NodeKind::Eager { .. } => Cow::Borrowed("eager cache"),
-            NodeKind::Lazy { .. } => Cow::Borrowed("lazy cache"),
-        }
-    }
-
     /// The addresses of the current dependencies (sorted).
     pub(crate) fn dep_addrs(&self) -> Vec<usize> {
         lock(&self.deps).iter().map(dep_addr).collect()

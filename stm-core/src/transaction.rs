@@ -154,8 +154,9 @@ pub(crate) struct Checkpoint {
 enum Mode {
     Normal,
     /// Inside an invariant check: writes and retry are errors. Holds the
-    /// check's node, for its name in error messages.
-    Checking(Arc<Node>),
+    /// check's name, for error messages (a copy unless the name was built
+    /// at run time).
+    Checking(Cow<'static, str>),
 }
 
 /// A running transaction. Every transactional operation takes `&mut
@@ -857,9 +858,9 @@ impl Transaction {
         value: T,
     ) -> StmResult<()> {
         self.usable()?;
-        if let Mode::Checking(node) = &self.mode {
+        if let Mode::Checking(name) = &self.mode {
             let failure = Failure::InvalidCheck {
-                invariant: node.name(),
+                invariant: name.clone(),
                 reason: "wrote a transactional variable",
             };
             return Err(self.doom(StmError::failed(failure)));
@@ -1170,7 +1171,7 @@ impl Transaction {
         let result = match &node.kind {
             NodeKind::Invariant { name, check } => {
                 self.count(Event::InvariantRun);
-                let outer = std::mem::replace(&mut self.mode, Mode::Checking(node.clone()));
+                let outer = std::mem::replace(&mut self.mode, Mode::Checking(name.clone()));
                 let outcome = check(self);
                 self.mode = outer;
                 match (outcome, self.doomed.clone()) {
