@@ -48,13 +48,27 @@ impl LockWord {
     }
 }
 
-/// What locking a word found.
+/// What locking a word found: the word as it was just before (kept whole,
+/// so taking the lock decodes nothing and releasing it unchanged stores it
+/// back).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Locked {
+pub struct Locked(u64);
+
+impl Locked {
+    /// Stands for no lock taken yet.
+    pub const NONE: Locked = Locked(0);
+
     /// The version the variable had.
-    pub version: Version,
+    #[inline]
+    pub fn version(self) -> Version {
+        self.0 >> SHIFT
+    }
+
     /// Whether waiters must be woken after publishing.
-    pub had_waiters: bool,
+    #[inline]
+    pub fn had_waiters(self) -> bool {
+        self.0 & WAITERS != 0
+    }
 }
 
 impl VersionedLock {
@@ -107,10 +121,7 @@ impl VersionedLock {
                 Ordering::Relaxed,
             )
             .ok()
-            .map(|w| Locked {
-                version: w >> SHIFT,
-                had_waiters: w & WAITERS != 0,
-            })
+            .map(Locked)
     }
 
     /// Unlocks, publishing `version`: a new commit's version (waiters were
@@ -123,10 +134,11 @@ impl VersionedLock {
     /// ... or restores the word as it was before locking, flag included.
     #[inline]
     pub fn unlock_unchanged(&self, locked: Locked) {
-        let waiters = if locked.had_waiters { WAITERS } else { 0 };
-        self.word
-            .store((locked.version << SHIFT) | waiters, Ordering::Release);
+        // The word it was locked from: unlocked, with its waiters bit (no
+        // waiter can register while the word is locked).
+        self.word.store(locked.0, Ordering::Release);
     }
+
 
     /// Asks to be woken by the next commit to this variable, provided it is
     /// still unlocked at `version`. Returns false if it has already changed

@@ -73,10 +73,7 @@ impl WriteEntry {
             branch,
             read_at: NOT_READ,
             dependents_seen: 0,
-            locked: Locked {
-                version: 0,
-                had_waiters: false,
-            },
+            locked: Locked::NONE,
         }
     }
 }
@@ -928,7 +925,7 @@ impl Transaction {
                     return false;
                 }
                 match self.find_write(r.core) {
-                    Some(i) if self.writes[i].locked.version == r.version => {}
+                    Some(i) if self.writes[i].locked.version() == r.version => {}
                     _ => return false,
                 }
             } else if word.version() != r.version {
@@ -944,7 +941,7 @@ impl Transaction {
                         return false;
                     }
                     // Locked by this commit (every written variable is).
-                    w.locked.version
+                    w.locked.version()
                 } else {
                     word.version()
                 };
@@ -1475,7 +1472,7 @@ impl Transaction {
             let core = unsafe { &*w.core };
             Self::publish_slot(&mut self.boxed, core, w.value, self.guard.as_ref());
             core.lock.unlock(write_version);
-            if w.locked.had_waiters {
+            if w.locked.had_waiters() {
                 core.waiters.wake_all();
             }
         }

@@ -121,7 +121,7 @@ impl<'m> Tx<'m> {
             let word = self.mem.vars[i].lock.load();
             if word.is_locked() {
                 own.iter()
-                    .any(|&(j, locked)| j == i && locked.version == version)
+                    .any(|&(j, locked)| j == i && locked.version() == version)
             } else {
                 word.version() == version
             }
