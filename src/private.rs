@@ -536,8 +536,7 @@ pub fn box_read<T: Send + Sync + 'static, R>(
     tx: &mut Transaction,
     f: impl FnOnce(&T) -> R,
 ) -> StmResult<R> {
-    let raw = inner.cell.read(tx)?;
-    Ok(f(&raw))
+    inner.cell.read_with(tx, |raw| f(raw))
 }
 
 /// Lends the transaction's own copy of the raw value to `f` mutably (a

@@ -139,7 +139,6 @@ impl VersionedLock {
         self.word.store(locked.0, Ordering::Release);
     }
 
-
     /// Asks to be woken by the next commit to this variable, provided it is
     /// still unlocked at `version`. Returns false if it has already changed
     /// (or is being changed): the caller must not sleep.

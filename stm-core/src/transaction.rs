@@ -722,6 +722,78 @@ impl Transaction {
         }
     }
 
+    /// `var.read_with(f)`: like `read_var`, but lends the value to `f`
+    /// instead of cloning it. A boxed value is immutable once published and
+    /// the attempt's epoch guard keeps it alive, so a pointer loaded between
+    /// two equal lock words is the value at that version for as long as `f`
+    /// runs.
+    pub(crate) fn read_var_with<T, R>(
+        &mut self,
+        var: &TVar<T>,
+        f: impl FnOnce(&T) -> R,
+    ) -> StmResult<R>
+    where
+        T: Send + Sync + 'static,
+    {
+        let core: *const VarCore = var.core();
+        if self.extras || self.write_filter & filter_bit(core) != 0 {
+            self.usable()?;
+            if self.capturing > 0 {
+                self.captured.push(var.erased());
+            }
+            if let Some(i) = self.find_write(core) {
+                return Ok(match self.writes[i].value {
+                    Slot::Bits(bits) => f(&from_bits::<T>(bits)),
+                    Slot::Boxed(j) => f(self.boxed[j]
+                        .value
+                        .as_ref()
+                        .and_then(|b| b.downcast_ref::<T>())
+                        .expect("write log entry holds a value of the variable's type")),
+                });
+            }
+        }
+        let lock = &var.core().lock;
+        let mut spins = 0u32;
+        loop {
+            let before = lock.load();
+            if before.is_locked() {
+                if spins > 10 {
+                    self.count(Event::Conflict);
+                    return Err(self.doom(StmError::conflict()));
+                }
+                crate::backoff::spin(&mut spins);
+                continue;
+            }
+            if before.version() > self.read_version {
+                if !self.extend() {
+                    self.count(Event::Conflict);
+                    return Err(self.doom(StmError::conflict()));
+                }
+                continue;
+            }
+            let result = if is_inline::<T>() {
+                let value: T = var.inner.load_inline();
+                if lock.load() != before {
+                    crate::backoff::spin(&mut spins);
+                    continue;
+                }
+                f(&value)
+            } else {
+                let value = var.inner.value_ref(self.guard());
+                if lock.load() != before {
+                    crate::backoff::spin(&mut spins);
+                    continue;
+                }
+                f(value)
+            };
+            self.reads.push(ReadEntry {
+                core,
+                version: before.version(),
+            });
+            return Ok(result);
+        }
+    }
+
     /// Moves the snapshot forward if everything read so far is unchanged.
     fn extend(&mut self) -> bool {
         let now = GLOBAL_CLOCK.now();

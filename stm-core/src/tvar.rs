@@ -82,7 +82,7 @@ impl<T: Send + Sync + 'static> TVarInner<T> {
 
     /// The current boxed value (valid while `guard` is held).
     #[inline]
-    fn value_ref<'g>(&self, guard: &'g Guard) -> &'g T {
+    pub(crate) fn value_ref<'g>(&self, guard: &'g Guard) -> &'g T {
         let shared = self.value.load(Ordering::Acquire, guard);
         // SAFETY: the pointer is never null while the variable lives (set in
         // `new`, swapped only for other non-null values), and the value it points
@@ -136,6 +136,26 @@ impl<T: Send + Sync + 'static> TVar<T> {
 
     pub(crate) fn core(&self) -> &VarCore {
         &self.inner.core
+    }
+
+    /// Lends the value to `f` inside a transaction, without cloning it, and
+    /// returns what `f` returns.
+    ///
+    /// Sees what [`TVar::read`] would see. Use it to look into a big value
+    /// (a `Vec`, a `String`, a map) without copying it, or to read a value
+    /// whose type is not `Clone`.
+    ///
+    /// ```
+    /// use steadfast_core::{atomically, TVar};
+    /// let names = TVar::new(vec![String::from("ann"), String::from("bob")]);
+    /// let longest = atomically(|tx| {
+    ///     names.read_with(tx, |names| names.iter().map(|n| n.len()).max())
+    /// });
+    /// assert_eq!(longest, Some(3));
+    /// ```
+    #[inline]
+    pub fn read_with<R>(&self, tx: &mut Transaction, f: impl FnOnce(&T) -> R) -> StmResult<R> {
+        tx.read_var_with(self, f)
     }
 }
 

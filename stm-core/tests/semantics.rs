@@ -111,8 +111,15 @@ fn opacity_holds_for_boxed_values() {
                 let mut checks = 0u64;
                 while !done.load(Ordering::Relaxed) || checks < 500 {
                     atomically(|tx| {
-                        let (x, xs) = a.read(tx)?;
-                        let (y, ys) = b.read(tx)?;
+                        let ((x, xs), (y, ys)) = if checks.is_multiple_of(2) {
+                            (a.read(tx)?, b.read(tx)?)
+                        } else {
+                            // Borrowed, not cloned: the same snapshot.
+                            (
+                                a.read_with(tx, Clone::clone)?,
+                                b.read_with(tx, Clone::clone)?,
+                            )
+                        };
                         assert_eq!(x + y, 0, "torn snapshot");
                         assert_eq!(xs.parse::<i64>().unwrap(), x);
                         assert_eq!(ys.parse::<i64>().unwrap(), y);
@@ -776,6 +783,55 @@ fn update_copies_a_boxed_value_once_per_transaction() {
     });
     assert_eq!(clones.load(Ordering::SeqCst), 0);
     assert_eq!(v.load().items, [7, 8]);
+}
+
+#[test]
+fn read_with_lends_the_value_it_would_read_without_copying_it() {
+    let clones = Arc::new(AtomicUsize::new(0));
+    let v = TVar::new(Counted {
+        items: vec![1, 2],
+        clones: clones.clone(),
+    });
+    let n = TVar::new(5i64);
+    let seen = atomically(|tx| {
+        let committed = v.read_with(tx, |c| c.items.len())?;
+        let fresh = Counted {
+            items: vec![9],
+            clones: clones.clone(),
+        };
+        v.write(tx, fresh)?;
+        n.write(tx, 6)?;
+        // Its own writes, boxed and inline.
+        let own = v.read_with(tx, |c| c.items.clone())?;
+        Ok((committed, own, n.read_with(tx, |n| *n)?))
+    });
+    assert_eq!(seen, (2, vec![9], 6));
+    assert_eq!(clones.load(Ordering::SeqCst), 0, "nothing was cloned");
+}
+
+#[test]
+fn read_with_reads_values_that_cannot_be_cloned() {
+    struct Config {
+        limit: u32,
+    }
+    let config = TVar::new(Config { limit: 3 });
+    assert_eq!(atomically(|tx| config.read_with(tx, |c| c.limit)), 3);
+}
+
+#[test]
+fn retry_after_read_with_wakes_on_a_change() {
+    let queue = TVar::new(Vec::<u32>::new());
+    let q2 = queue.clone();
+    let consumer = thread::spawn(move || {
+        atomically(|tx| match q2.read_with(tx, |q| q.first().copied())? {
+            Some(first) => Ok(first),
+            None => retry(),
+        })
+    });
+    thread::sleep(Duration::from_millis(20));
+    atomically(|tx| queue.update(tx, |q| q.push(42)));
+    let first = within(10, "the consumer to wake", move || consumer.join().unwrap());
+    assert_eq!(first, 42);
 }
 
 #[test]
