@@ -458,6 +458,12 @@ impl<T: Send + Sync + 'static> BoxInner<T> {
         self.cell.read(tx)
     }
 
+    /// Lends the raw value, read in the transaction, to `f` (no clone).
+    #[inline]
+    pub fn read_raw<R>(&self, tx: &mut Transaction, f: impl FnOnce(&T) -> R) -> StmResult<R> {
+        self.cell.read_with(tx, |raw| f(raw))
+    }
+
     /// The latest committed raw value, outside any transaction.
     pub fn load(&self) -> Arc<T> {
         self.cell.load()

@@ -301,3 +301,84 @@ fn another_threads_writes_are_seen_and_untouched_inputs_are_never_recomputed() {
     assert_eq!(y_calls.count(), 1, "y never changed: never recomputed");
     assert!(x_calls.count() >= 2, "x changed: recomputed");
 }
+
+/// A field value that counts its copies.
+#[derive(Default)]
+struct Pages {
+    texts: Vec<String>,
+    copies: Calls,
+}
+
+impl Clone for Pages {
+    fn clone(&self) -> Self {
+        self.copies.hit();
+        Pages {
+            texts: self.texts.clone(),
+            copies: self.copies.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Transactional)]
+struct Album {
+    pages: Pages,
+    title: String,
+}
+
+#[methods]
+impl Album {
+    #[cache_lazy]
+    fn longest(pages: &Pages) -> usize {
+        pages.texts.iter().map(String::len).max().unwrap_or(0)
+    }
+
+    #[cache_now]
+    fn count(pages: &Pages) -> usize {
+        pages.texts.len()
+    }
+
+    #[invariant]
+    fn not_empty(pages: &Pages) -> bool {
+        !pages.texts.is_empty()
+    }
+
+    #[cache_lazy]
+    fn cover(title: &str, pages: &Pages) -> String {
+        format!("{title} ({} pages)", pages.texts.len())
+    }
+}
+
+#[test]
+fn computations_over_one_field_borrow_it_instead_of_copying_it() {
+    let copies = Calls::default();
+    let album = TAlbum::new(Album {
+        pages: Pages {
+            texts: vec!["a".into(), "bcd".into()],
+            copies: copies.clone(),
+        },
+        title: "Tales".into(),
+    })
+    .unwrap();
+    // The factory checked the invariant and computed `count`: no copies.
+    assert_eq!(copies.count(), 0);
+    assert_eq!(atomically(|tx| album.longest(tx)), 3);
+    assert_eq!(atomically(|tx| album.count(tx)), 2);
+    assert_eq!(copies.count(), 0, "one-field computations borrow the field");
+    // Writing `pages` reruns the invariant and `count`, and the next
+    // `longest` recomputes: still no copies beyond the write's own.
+    let more = Pages {
+        texts: vec!["a".into(), "bcd".into(), "efghi".into()],
+        copies: copies.clone(),
+    };
+    atomically(|tx| album.set_pages(tx, more.clone()));
+    let after_write = copies.count();
+    assert_eq!(atomically(|tx| album.longest(tx)), 5);
+    assert_eq!(atomically(|tx| album.count(tx)), 3);
+    assert_eq!(copies.count(), after_write);
+    // A computation over two fields still reads (copies) them.
+    assert_eq!(atomically(|tx| album.cover(tx)), "Tales (3 pages)");
+    assert_eq!(copies.count(), after_write + 1);
+    // And the invariant still guards the field.
+    let r = try_atomically::<_, (), _>(|tx| Ok(album.set_pages(tx, Pages::default())?));
+    assert!(r.unwrap_err().invariant_violation().is_some());
+}

@@ -861,20 +861,46 @@ impl Block<'_> {
         }
     }
 
-    /// The call of the user's function with the values read.
-    fn call(&self, f: &CachedFn) -> TokenStream {
+    /// For a computation that reads one value and not `tx` (one field, or a
+    /// box's raw value): `body` in a closure the value is lent to, instead of
+    /// cloned (`read_with(tx, |field| body)`), as `StmResult<body's type>`.
+    /// `body` sees the value as a reference under the field's name or `raw`.
+    fn lend(&self, f: &CachedFn, body: TokenStream) -> Option<TokenStream> {
+        if f.tx().is_some() {
+            return None;
+        }
+        let (p, object, tx, raw) = (&self.p, &self.object, &self.tx, &self.raw);
+        match self.form {
+            Form::Transactional => {
+                let mut fields = f.fields();
+                let (ident, _) = fields.next()?;
+                if fields.next().is_some() {
+                    return None;
+                }
+                Some(quote!(#p::Inner::fields(#object).#ident.read_with(#tx, |#ident| #body)))
+            }
+            Form::Boxed => Some(quote!(#p::BoxInner::read_raw(#object, #tx, |#raw| #body))),
+            Form::Immutable => None,
+        }
+    }
+
+    /// The call of the user's function with the values read (`lent`: each
+    /// is already a reference, bound by [`lend`](Self::lend)).
+    fn call(&self, f: &CachedFn, lent: bool) -> TokenStream {
         let self_ty = self.self_ty;
         let ident = f.ident();
         let (tx, raw) = (&self.tx, &self.raw);
         let args = f.args.iter().map(|arg| match arg {
+            // Spanned at the parameter's type: a mismatch with the field's
+            // type is reported there.
             Arg::Field {
                 ident, pat_type, ..
-            } => {
-                // Spanned at the parameter's type: a mismatch with the field's
-                // type is reported there.
-                quote_spanned!(pat_type.ty.span()=> &#ident)
-            }
+            } if lent => quote_spanned!(pat_type.ty.span()=> #ident),
+            Arg::Field {
+                ident, pat_type, ..
+            } => quote_spanned!(pat_type.ty.span()=> &#ident),
             Arg::Tx(_) => quote!(#tx),
+            Arg::Receiver(_) if self.form == Form::Boxed && lent => quote!(#raw),
             Arg::Receiver(_) if self.form == Form::Boxed => quote!(&*#raw),
             Arg::Receiver(_) => quote!(#raw),
             _ => unreachable!("checked by valid::parameters"),
@@ -884,8 +910,11 @@ impl Block<'_> {
 
     /// The computation of a cache: reads, then the call, as `StmResult<V>`.
     fn compute(&self, f: &CachedFn) -> TokenStream {
+        if let Some(lent) = self.lend(f, self.call(f, true)) {
+            return lent;
+        }
         let reads = self.reads(f);
-        let call = self.call(f);
+        let call = self.call(f, false);
         if f.tx().is_some() {
             quote!({ #reads #call })
         } else {
@@ -926,7 +955,7 @@ impl Block<'_> {
                 quote!(#new?)
             }
             (Kind::Eager, _) => {
-                let call = self.call(f);
+                let call = self.call(f, false);
                 call_at(
                     around_at(quote!(#p::ImmEager::<), &stored, quote!(>::new), span),
                     quote!(#raw, |#raw: &#self_ty| #call),
@@ -967,8 +996,10 @@ impl Block<'_> {
     /// type is reported there.
     fn check(&self, f: &CachedFn) -> TokenStream {
         let p = &self.p;
-        let reads = self.reads(f);
-        let call = self.call(f);
+        let (reads, call) = match self.lend(f, self.call(f, true)) {
+            Some(lent) => (quote!(), quote!(#lent?)),
+            None => (self.reads(f), self.call(f, false)),
+        };
         let ret = f.value_ty().expect("checked by valid::return_type");
         let ret_tokens = self.ty(ret);
         let function = if f.tx().is_some() {
@@ -1073,7 +1104,7 @@ impl Block<'_> {
             (Kind::Lazy, Some((ok, err))) => {
                 let (ok, err) = (self.ty(ok), self.ty(err));
                 let reads = self.reads(f);
-                let call = self.call(f);
+                let call = self.call(f, false);
                 (
                     around_at(
                         quote!(::core::result::Result<&),
@@ -1086,7 +1117,7 @@ impl Block<'_> {
             }
             (Kind::Lazy, None) => {
                 let reads = self.reads(f);
-                let call = self.call(f);
+                let call = self.call(f, false);
                 (
                     around_at(quote!(&), &self.value_ty(f), quote!(), span),
                     quote!(#caches.#ident.get(|| { #reads #call })),
