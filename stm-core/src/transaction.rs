@@ -727,11 +727,50 @@ impl Transaction {
     /// the attempt's epoch guard keeps it alive, so a pointer loaded between
     /// two equal lock words is the value at that version for as long as `f`
     /// runs.
+    #[inline]
     pub(crate) fn read_var_with<T, R>(
         &mut self,
         var: &TVar<T>,
         f: impl FnOnce(&T) -> R,
     ) -> StmResult<R>
+    where
+        T: Send + Sync + 'static,
+    {
+        let core: *const VarCore = var.core();
+        if !self.extras && self.write_filter & filter_bit(core) == 0 {
+            // The common case, as in `read_in_snapshot`.
+            let lock = &var.core().lock;
+            let before = lock.load();
+            if !before.is_locked() && before.version() <= self.read_version {
+                if is_inline::<T>() {
+                    let value: T = var.inner.load_inline();
+                    if lock.load() == before {
+                        self.reads.push(ReadEntry {
+                            core,
+                            version: before.version(),
+                        });
+                        return Ok(f(&value));
+                    }
+                } else {
+                    let value = var.inner.value_ref(self.guard());
+                    if lock.load() == before {
+                        let result = f(value);
+                        self.reads.push(ReadEntry {
+                            core,
+                            version: before.version(),
+                        });
+                        return Ok(result);
+                    }
+                }
+            }
+        }
+        self.read_var_with_full(var, f)
+    }
+
+    /// The rest of `read_var_with`: the attempt's own writes, extras, a
+    /// locked or newer variable.
+    #[inline(never)]
+    fn read_var_with_full<T, R>(&mut self, var: &TVar<T>, f: impl FnOnce(&T) -> R) -> StmResult<R>
     where
         T: Send + Sync + 'static,
     {
