@@ -236,11 +236,17 @@ fn tqueue_peek_blocks_until_push() {
 }
 
 /// Waits until every clone of `item` but this one has been dropped. Old
-/// versions of variables are freed through the engine's epoch collector, which
-/// makes progress as transactions run.
+/// versions of boxed values are freed through the epoch collector, which
+/// makes progress only while threads pin it: a transaction over inline values
+/// never does, and the engine pushes it along only a few times after the
+/// last attempt that did (other tests' threads may hold it back meanwhile),
+/// so this keeps pinning, as `lifetimes.rs` does.
 fn assert_all_dropped<T>(item: &Arc<T>) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while Arc::strong_count(item) > 1 && std::time::Instant::now() < deadline {
+        for _ in 0..64 {
+            crossbeam_epoch::pin().flush();
+        }
         let _ = atomically(|tx| TVar::new(0).read(tx));
         thread::sleep(Duration::from_millis(1));
     }
