@@ -103,7 +103,7 @@ impl Var {
         let value = self.value.load(Ordering::Acquire);
         self.value.store(value + 1, Ordering::Release);
         self.lock.unlock(version);
-        if locked.had_waiters {
+        if locked.had_waiters() {
             self.waiters.wake_all();
         }
         true
