@@ -86,8 +86,11 @@ pub use steadfast_core::*;
 /// - `TAccount::new_in(tx, value) -> StmResult<TAccount>`: the same inside a
 ///   running transaction (a failing invariant fails that transaction).
 /// - per field, with the field's visibility: `balance(&self, tx)` reads it,
-///   `set_balance(&self, tx, value)` writes it and `modify_balance(&self, tx,
-///   |b| ..)` replaces it with a function of its value. (Rust does not accept
+///   `set_balance(&self, tx, value)` writes it, `modify_balance(&self, tx,
+///   |b| ..)` replaces it with a function of its value and
+///   `update_balance(&self, tx, |b: &mut i64| ..)` changes it in place and
+///   returns what the closure returns (the transaction's first change of a
+///   field clones it, later ones change that copy). (Rust does not accept
 ///   `acc.set_balance(tx, acc.balance(tx)? - 3)`, which borrows `tx` twice:
 ///   read into a local first, or use `modify_balance`.)
 /// - `snapshot(&self, tx) -> Account`: a plain copy of every field.

@@ -1,6 +1,6 @@
 //! The handle `#[derive(Transactional)]` generates, for a struct without a
-//! `#[methods]` block: factory, getters, setters, snapshot, identity, `Clone`
-//! and `Debug`, shared between threads.
+//! `#[methods]` block: factory, getters, setters, modifiers, updaters,
+//! snapshot, identity, `Clone` and `Debug`, shared between threads.
 
 use std::sync::{Arc, Barrier};
 use std::thread;
@@ -34,6 +34,31 @@ fn getters_and_setters_read_and_write_each_field() {
     assert_eq!(atomically(|tx| acc.balance(tx)), 7);
     atomically(|tx| acc.modify_balance(tx, |b| b * 2));
     assert_eq!(atomically(|tx| acc.balance(tx)), 14);
+    let len = atomically(|tx| {
+        acc.update_owner(tx, |o| o.push_str(" jr"))?;
+        acc.update_balance(tx, |b| *b += 1)?;
+        acc.update_owner(tx, |o| o.len())
+    });
+    assert_eq!(len, 6);
+    assert_eq!(atomically(|tx| acc.snapshot(tx)).owner, "bob jr");
+    assert_eq!(atomically(|tx| acc.balance(tx)), 15);
+}
+
+/// A generic struct whose type parameter is named like the updater's own.
+#[derive(Clone, Debug, Transactional)]
+struct Slot<R> {
+    value: R,
+}
+
+#[test]
+fn updaters_work_on_generic_fields() {
+    let slot = TSlot::new(Slot { value: vec![1u8] }).unwrap();
+    let first = atomically(|tx| {
+        slot.update_value(tx, |v| v.push(2))?;
+        slot.update_value(tx, |v| v[0])
+    });
+    assert_eq!(first, 1);
+    assert_eq!(atomically(|tx| slot.value(tx)), [1, 2]);
 }
 
 #[test]

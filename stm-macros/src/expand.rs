@@ -325,6 +325,7 @@ fn accessor(f: &Field, p: &TokenStream, inner: &TokenStream) -> TokenStream {
     let name = unraw(ident);
     let setter = format_ident!("set_{}", name, span = ident.span());
     let modifier = format_ident!("modify_{}", name, span = ident.span());
+    let updater = format_ident!("update_{}", name, span = ident.span());
     let sep = if docs.is_empty() {
         quote!()
     } else {
@@ -339,7 +340,14 @@ fn accessor(f: &Field, p: &TokenStream, inner: &TokenStream) -> TokenStream {
         "Replaces `{name}` with `update` applied to its current value, inside a \
          transaction (like a read followed by `{setter}`)."
     );
+    let update_doc = format!(
+        "Changes `{name}` in place with `change`, inside a transaction, and returns what \
+         `change` returns. The transaction's first change of `{name}` works on a clone; \
+         later ones change that same copy."
+    );
     let (tx, value, update) = (local("tx"), local("value"), local("update"));
+    // Unlikely to shadow a type parameter of the struct that `#ty` may name.
+    let (change, out) = (local("change"), local("__R"));
     // A clash with another method of the handle is reported at the field's
     // name: a function's span runs from `fn` to its closing brace.
     let at = ident.span();
@@ -348,10 +356,11 @@ fn accessor(f: &Field, p: &TokenStream, inner: &TokenStream) -> TokenStream {
     let unit_ret = respan(quote!(#p::StmResult<()>), at);
     // Spanned at the field's type: a type that cannot be shared is reported there.
     let span = ty.span();
-    let (read, write, modify) = (
+    let (read, write, modify, update_in_place) = (
         Ident::new("read", span),
         Ident::new("write", span),
         Ident::new("modify", span),
+        Ident::new("update", span),
     );
     let get_body = braces_at(quote!(self.#inner.fields().#ident.#read(#tx)), at);
     let set_body = braces_at(quote!(self.#inner.fields().#ident.#write(#tx, #value)), at);
@@ -359,6 +368,11 @@ fn accessor(f: &Field, p: &TokenStream, inner: &TokenStream) -> TokenStream {
         quote!(self.#inner.fields().#ident.#modify(#tx, #update)),
         at,
     );
+    let update_body = braces_at(
+        quote!(self.#inner.fields().#ident.#update_in_place(#tx, #change)),
+        at,
+    );
+    let out_ret = around_at(quote!(#p::StmResult<), &quote!(#out), quote!(>), at);
     quote! {
         #(#docs)*
         #sep
@@ -383,6 +397,16 @@ fn accessor(f: &Field, p: &TokenStream, inner: &TokenStream) -> TokenStream {
             #update: impl ::core::ops::FnOnce(#ty) -> #ty,
         ) -> #unit_ret
         #modify_body
+
+        #[doc = #update_doc]
+        #[inline]
+        #(#cfgs)*
+        #vis #fn_token #updater<#out>(
+            &self,
+            #tx: &mut #p::Transaction,
+            #change: impl ::core::ops::FnOnce(&mut #ty) -> #out,
+        ) -> #out_ret
+        #update_body
     }
 }
 

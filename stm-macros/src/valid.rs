@@ -131,7 +131,11 @@ fn field_names(cx: &Ctxt, input: &Input, fields: &[Field]) {
                 ),
             );
         }
-        for (prefix, what) in [("set_", "setter"), ("modify_", "modifier")] {
+        for (prefix, what) in [
+            ("set_", "setter"),
+            ("modify_", "modifier"),
+            ("update_", "updater"),
+        ] {
             if let Some(base) = name.strip_prefix(prefix) {
                 if names.contains(base) {
                     cx.error_spanned_by(
@@ -167,7 +171,7 @@ pub fn clashing_fields(fields: &[Field]) -> HashSet<String> {
         .iter()
         .filter(|name| {
             RESERVED.contains(&name.as_str())
-                || ["set_", "modify_"].iter().any(|p| {
+                || ["set_", "modify_", "update_"].iter().any(|p| {
                     name.strip_prefix(p)
                         .is_some_and(|base| names.contains(base))
                 })
