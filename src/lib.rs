@@ -85,14 +85,20 @@ pub use steadfast_core::*;
 ///   invariant is named in the [`BuildError`].
 /// - `TAccount::new_in(tx, value) -> StmResult<TAccount>`: the same inside a
 ///   running transaction (a failing invariant fails that transaction).
-/// - per field, with the field's visibility: `balance(&self, tx)` reads it,
-///   `set_balance(&self, tx, value)` writes it, `modify_balance(&self, tx,
-///   |b| ..)` replaces it with a function of its value and
-///   `update_balance(&self, tx, |b: &mut i64| ..)` changes it in place and
-///   returns what the closure returns (the transaction's first change of a
-///   field clones it, later ones change that copy). (Rust does not accept
-///   `acc.set_balance(tx, acc.balance(tx)? - 3)`, which borrows `tx` twice:
-///   read into a local first, or use `modify_balance`.)
+/// - per field, with the field's visibility:
+///   - `balance(&self, tx)` reads it (a clone);
+///   - `with_balance(&self, tx, |b: &i64| ..)` lends it to the closure
+///     without cloning it and returns what the closure returns;
+///   - `set_balance(&self, tx, value)` writes it;
+///   - `modify_balance(&self, tx, |b| ..)` replaces it with a function of its
+///     value;
+///   - `update_balance(&self, tx, |b: &mut i64| ..)` changes it in place and
+///     returns what the closure returns (the transaction's first change of a
+///     field clones it, later ones change that copy).
+///
+///   (Rust does not accept `acc.set_balance(tx, acc.balance(tx)? - 3)`,
+///   which borrows `tx` twice: read into a local first, or use
+///   `modify_balance`.)
 /// - `snapshot(&self, tx) -> Account`: a plain copy of every field.
 /// - `ptr_eq(&self, &other)`: whether two handles are the same object.
 /// - `Clone` (another handle to the same object) and `Debug` (each field's

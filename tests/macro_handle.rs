@@ -1,6 +1,7 @@
 //! The handle `#[derive(Transactional)]` generates, for a struct without a
 //! `#[methods]` block: factory, getters, setters, modifiers, updaters,
-//! snapshot, identity, `Clone` and `Debug`, shared between threads.
+//! lending readers, snapshot, identity, `Clone` and `Debug`, shared between
+//! threads.
 
 use std::sync::{Arc, Barrier};
 use std::thread;
@@ -42,6 +43,13 @@ fn getters_and_setters_read_and_write_each_field() {
     assert_eq!(len, 6);
     assert_eq!(atomically(|tx| acc.snapshot(tx)).owner, "bob jr");
     assert_eq!(atomically(|tx| acc.balance(tx)), 15);
+    let seen = atomically(|tx| {
+        let committed = acc.with_owner(tx, |o| o.len())?;
+        acc.set_balance(tx, 20)?;
+        // Its own write, lent the same way.
+        Ok((committed, acc.with_balance(tx, |b| *b)?))
+    });
+    assert_eq!(seen, (6, 20));
 }
 
 /// A generic struct whose type parameter is named like the updater's own.
@@ -58,6 +66,7 @@ fn updaters_work_on_generic_fields() {
         slot.update_value(tx, |v| v[0])
     });
     assert_eq!(first, 1);
+    assert_eq!(atomically(|tx| slot.with_value(tx, |v| v.len())), 2);
     assert_eq!(atomically(|tx| slot.value(tx)), [1, 2]);
 }
 

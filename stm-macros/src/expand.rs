@@ -326,6 +326,7 @@ fn accessor(f: &Field, p: &TokenStream, inner: &TokenStream) -> TokenStream {
     let setter = format_ident!("set_{}", name, span = ident.span());
     let modifier = format_ident!("modify_{}", name, span = ident.span());
     let updater = format_ident!("update_{}", name, span = ident.span());
+    let lender = format_ident!("with_{}", name, span = ident.span());
     let sep = if docs.is_empty() {
         quote!()
     } else {
@@ -345,7 +346,12 @@ fn accessor(f: &Field, p: &TokenStream, inner: &TokenStream) -> TokenStream {
          `change` returns. The transaction's first change of `{name}` works on a clone; \
          later ones change that same copy."
     );
+    let with_doc = format!(
+        "Lends `{name}` to `look` inside a transaction, without cloning it, and returns \
+         what `look` returns."
+    );
     let (tx, value, update) = (local("tx"), local("value"), local("update"));
+    let look = local("look");
     // Unlikely to shadow a type parameter of the struct that `#ty` may name.
     let (change, out) = (local("change"), local("__R"));
     // A clash with another method of the handle is reported at the field's
@@ -356,11 +362,12 @@ fn accessor(f: &Field, p: &TokenStream, inner: &TokenStream) -> TokenStream {
     let unit_ret = respan(quote!(#p::StmResult<()>), at);
     // Spanned at the field's type: a type that cannot be shared is reported there.
     let span = ty.span();
-    let (read, write, modify, update_in_place) = (
+    let (read, write, modify, update_in_place, read_with) = (
         Ident::new("read", span),
         Ident::new("write", span),
         Ident::new("modify", span),
         Ident::new("update", span),
+        Ident::new("read_with", span),
     );
     let get_body = braces_at(quote!(self.#inner.fields().#ident.#read(#tx)), at);
     let set_body = braces_at(quote!(self.#inner.fields().#ident.#write(#tx, #value)), at);
@@ -370,6 +377,10 @@ fn accessor(f: &Field, p: &TokenStream, inner: &TokenStream) -> TokenStream {
     );
     let update_body = braces_at(
         quote!(self.#inner.fields().#ident.#update_in_place(#tx, #change)),
+        at,
+    );
+    let with_body = braces_at(
+        quote!(self.#inner.fields().#ident.#read_with(#tx, #look)),
         at,
     );
     let out_ret = around_at(quote!(#p::StmResult<), &quote!(#out), quote!(>), at);
@@ -407,6 +418,16 @@ fn accessor(f: &Field, p: &TokenStream, inner: &TokenStream) -> TokenStream {
             #change: impl ::core::ops::FnOnce(&mut #ty) -> #out,
         ) -> #out_ret
         #update_body
+
+        #[doc = #with_doc]
+        #[inline]
+        #(#cfgs)*
+        #vis #fn_token #lender<#out>(
+            &self,
+            #tx: &mut #p::Transaction,
+            #look: impl ::core::ops::FnOnce(&#ty) -> #out,
+        ) -> #out_ret
+        #with_body
     }
 }
 

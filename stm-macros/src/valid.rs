@@ -135,6 +135,7 @@ fn field_names(cx: &Ctxt, input: &Input, fields: &[Field]) {
             ("set_", "setter"),
             ("modify_", "modifier"),
             ("update_", "updater"),
+            ("with_", "lending reader"),
         ] {
             if let Some(base) = name.strip_prefix(prefix) {
                 if names.contains(base) {
@@ -171,7 +172,7 @@ pub fn clashing_fields(fields: &[Field]) -> HashSet<String> {
         .iter()
         .filter(|name| {
             RESERVED.contains(&name.as_str())
-                || ["set_", "modify_", "update_"].iter().any(|p| {
+                || ["set_", "modify_", "update_", "with_"].iter().any(|p| {
                     name.strip_prefix(p)
                         .is_some_and(|base| names.contains(base))
                 })

@@ -6,4 +6,10 @@ struct Tank {
     update_level: bool,
 }
 
+#[derive(Transactional)]
+struct Gauge {
+    needle: u32,
+    with_needle: bool,
+}
+
 fn main() {}
