@@ -168,9 +168,9 @@ pub struct Transaction {
     participant: Participant,
     /// Attempts ended since the thread's retired handles were last collected.
     since_collect: u32,
-    /// Collections that still flush the epoch collector, counted down from
-    /// `EPOCH_FLUSHES` after an attempt that pinned it.
-    epoch_flushes_due: u32,
+    /// Whether an attempt of this thread has pinned the epoch collector:
+    /// from then on every collection pushes it along.
+    uses_epoch: bool,
     /// Pinned on the first read or write of a boxed value: protects boxed
     /// values, which commits retire through the epoch collector.
     guard: Option<Guard>,
@@ -237,10 +237,6 @@ impl fmt::Debug for Transaction {
 /// Attempts between two collections of the thread's retired handles.
 const COLLECT_EVERY: u32 = 64;
 
-/// Epoch flushes after an attempt that pinned: enough for the collector to
-/// advance twice past what the attempt retired, when no thread stays pinned.
-const EPOCH_FLUSHES: u32 = 4;
-
 /// Log entries a thread keeps buffer space for between transactions.
 const KEEP: usize = 1024;
 
@@ -292,7 +288,7 @@ impl Transaction {
             clock_seen: 0,
             participant: reclaim::global::register(),
             since_collect: 0,
-            epoch_flushes_due: 0,
+            uses_epoch: false,
             guard: None,
             reads: Vec::new(),
             writes: Vec::new(),
@@ -386,7 +382,7 @@ impl Transaction {
             self.trim();
         }
         if self.guard.take().is_some() {
-            self.epoch_flushes_due = EPOCH_FLUSHES;
+            self.uses_epoch = true;
         }
         self.participant.leave();
         if self.since_collect >= COLLECT_EVERY {
@@ -395,15 +391,16 @@ impl Transaction {
     }
 
     /// Releases what this thread retired, when safe. Boxed values go through
-    /// the epoch collector, which only runs when a thread pins: after attempts
-    /// that pinned (and so may have retired some), push it along a few times,
-    /// since it frees only what is two epochs old.
+    /// the epoch collector, which only runs when a thread pins, and frees only
+    /// what is two epochs old: a thread that has pinned (and so may have
+    /// retired some) pushes it along at every collection, so old values are
+    /// freed even if every later transaction touches only inline values and
+    /// other threads held the epoch back for a while.
     #[cold]
     fn collect_garbage(&mut self) {
         self.since_collect = 0;
         reclaim::global::collect();
-        if self.epoch_flushes_due > 0 {
-            self.epoch_flushes_due -= 1;
+        if self.uses_epoch {
             epoch::pin().flush();
         }
     }
