@@ -15,15 +15,38 @@
 mod common;
 
 use common::config;
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, Bencher, Criterion};
 use std::hint::black_box;
-use steadfast::{atomically, TVar, Transactional};
+use steadfast::{atomically, StmResult, TVar, Transaction, Transactional};
 
 const LEN: usize = 1024;
 
 #[derive(Clone, Transactional)]
 struct Table {
     entries: Vec<i64>,
+}
+
+/// Three one-entry changes per transaction, at a position that moves.
+#[derive(Default)]
+struct Changes {
+    next: usize,
+    made: i64,
+}
+
+impl Changes {
+    /// Measures transactions that each make three changes with `change`.
+    fn bench(
+        &mut self,
+        b: &mut Bencher<'_>,
+        change: impl Fn(&mut Transaction, usize) -> StmResult<()>,
+    ) {
+        b.iter(|| {
+            let start = self.next;
+            self.next = (self.next + 3) % (LEN - 2);
+            self.made += 3;
+            atomically(|tx| (start..start + 3).try_for_each(|i| change(tx, i)))
+        })
+    }
 }
 
 fn big_values(c: &mut Criterion) {
@@ -41,72 +64,40 @@ fn big_values(c: &mut Criterion) {
         LEN as i64
     );
 
-    let mut i = 0;
-    let mut changes = 0i64;
+    // Where the next three changes go, and how many were made in all.
+    let mut at = Changes::default();
     group.bench_function("change_x3/modify", |b| {
-        b.iter(|| {
-            i = (i + 3) % (LEN - 2);
-            changes += 3;
-            atomically(|tx| {
-                for k in 0..3 {
-                    var.modify(tx, |mut v| {
-                        v[i + k] += 1;
-                        v
-                    })?;
-                }
-                Ok(())
+        at.bench(b, |tx, i| {
+            var.modify(tx, |mut v| {
+                v[i] += 1;
+                v
             })
         })
     });
     group.bench_function("change_x3/update", |b| {
-        b.iter(|| {
-            i = (i + 3) % (LEN - 2);
-            changes += 3;
-            atomically(|tx| {
-                for k in 0..3 {
-                    var.update(tx, |v| v[i + k] += 1)?;
-                }
-                Ok(())
-            })
-        })
+        at.bench(b, |tx, i| var.update(tx, |v| v[i] += 1))
     });
     let sum = atomically(|tx| var.read_with(tx, |v| v.iter().sum::<i64>()));
-    assert_eq!(sum, LEN as i64 + changes, "lost changes");
+    assert_eq!(sum, LEN as i64 + at.made, "lost changes");
 
     let table = TTable::new(Table {
         entries: vec![0; LEN],
     })
     .unwrap();
-    let mut changes = 0i64;
+    at.made = 0;
     group.bench_function("field_change_x3/modify_entries", |b| {
-        b.iter(|| {
-            i = (i + 3) % (LEN - 2);
-            changes += 3;
-            atomically(|tx| {
-                for k in 0..3 {
-                    table.modify_entries(tx, |mut v| {
-                        v[i + k] += 1;
-                        v
-                    })?;
-                }
-                Ok(())
+        at.bench(b, |tx, i| {
+            table.modify_entries(tx, |mut v| {
+                v[i] += 1;
+                v
             })
         })
     });
     group.bench_function("field_change_x3/update_entries", |b| {
-        b.iter(|| {
-            i = (i + 3) % (LEN - 2);
-            changes += 3;
-            atomically(|tx| {
-                for k in 0..3 {
-                    table.update_entries(tx, |v| v[i + k] += 1)?;
-                }
-                Ok(())
-            })
-        })
+        at.bench(b, |tx, i| table.update_entries(tx, |v| v[i] += 1))
     });
     let sum: i64 = atomically(|tx| table.entries(tx)).iter().sum();
-    assert_eq!(black_box(sum), changes, "lost changes");
+    assert_eq!(black_box(sum), at.made, "lost changes");
     group.finish();
 }
 

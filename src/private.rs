@@ -542,7 +542,7 @@ pub fn box_read<T: Send + Sync + 'static, R>(
     tx: &mut Transaction,
     f: impl FnOnce(&T) -> R,
 ) -> StmResult<R> {
-    inner.cell.read_with(tx, |raw| f(raw))
+    inner.read_raw(tx, f)
 }
 
 /// Lends the transaction's own copy of the raw value to `f` mutably (a

@@ -5,7 +5,7 @@ use crate::check::{CheckErrorKind, CheckResult};
 use crate::clock::GLOBAL_CLOCK;
 use crate::error::{ErrorKind, Failure, InvariantViolation, StmError, StmResult};
 use crate::inline::{from_bits, is_inline, to_bits};
-use crate::lock::{Locked, Version, VersionedLock};
+use crate::lock::{LockWord, Locked, Version, VersionedLock};
 use crate::node::{diff, normalize, normalize_raw, Invalidate, Node, NodeKind};
 use crate::reclaim::{self, Participant};
 use crate::serial;
@@ -543,17 +543,32 @@ impl Transaction {
         }
     }
 
+    /// The buffered value at position `i` of the table of boxed values.
+    #[inline]
+    fn boxed_ref<T: 'static>(&self, i: usize) -> &T {
+        self.boxed[i]
+            .value
+            .as_ref()
+            .and_then(|b| b.downcast_ref::<T>())
+            .expect("write log entry holds a value of the variable's type")
+    }
+
+    /// The same, to change in place.
+    #[inline]
+    fn boxed_mut<T: 'static>(&mut self, i: usize) -> &mut T {
+        self.boxed[i]
+            .value
+            .as_mut()
+            .and_then(|b| b.downcast_mut::<T>())
+            .expect("write log entry holds a value of the variable's type")
+    }
+
     /// A copy of a buffered value.
     #[inline]
     fn slot_value<T: Clone + 'static>(&self, slot: Slot) -> T {
         match slot {
             Slot::Bits(bits) => from_bits(bits),
-            Slot::Boxed(i) => self.boxed[i]
-                .value
-                .as_ref()
-                .and_then(|b| b.downcast_ref::<T>())
-                .expect("write log entry holds a value of the variable's type")
-                .clone(),
+            Slot::Boxed(i) => self.boxed_ref::<T>(i).clone(),
         }
     }
 
@@ -562,13 +577,7 @@ impl Transaction {
     fn set_slot<T: Send + 'static>(&mut self, slot: &mut Slot, value: T) {
         match slot {
             Slot::Bits(bits) => *bits = to_bits(&value),
-            Slot::Boxed(i) => {
-                *self.boxed[*i]
-                    .value
-                    .as_mut()
-                    .and_then(|b| b.downcast_mut::<T>())
-                    .expect("write log entry holds a value of the variable's type") = value
-            }
+            Slot::Boxed(i) => *self.boxed_mut::<T>(*i) = value,
         }
     }
 
@@ -690,13 +699,28 @@ impl Transaction {
         let lock = &var.core().lock;
         let mut spins = 0u32;
         loop {
+            let before = self.word_in_snapshot(lock, &mut spins)?;
+            let value = self.load_value(var);
+            if lock.load() != before {
+                crate::backoff::spin(&mut spins);
+                continue;
+            }
+            return Ok((value, before.version()));
+        }
+    }
+
+    /// Waits for `lock` to be unlocked at a version the snapshot covers,
+    /// extending the snapshot when the variable is newer; the caller then
+    /// loads the value and checks that the word has not moved.
+    fn word_in_snapshot(&mut self, lock: &VersionedLock, spins: &mut u32) -> StmResult<LockWord> {
+        loop {
             let before = lock.load();
             if before.is_locked() {
-                if spins > 10 {
+                if *spins > 10 {
                     self.count(Event::Conflict);
                     return Err(self.doom(StmError::conflict()));
                 }
-                crate::backoff::spin(&mut spins);
+                crate::backoff::spin(spins);
                 continue;
             }
             if before.version() > self.read_version {
@@ -704,18 +728,13 @@ impl Transaction {
                     self.count(Event::Conflict);
                     return Err(self.doom(StmError::conflict()));
                 }
-                // Look again under the new snapshot (before copying the
+                // Look again under the new snapshot (before loading the
                 // value): a commit that ticked the clock before the extension
                 // may still be publishing this very variable, and its version
                 // must be checked against it.
                 continue;
             }
-            let value = self.load_value(var);
-            if lock.load() != before {
-                crate::backoff::spin(&mut spins);
-                continue;
-            }
-            return Ok((value, before.version()));
+            return Ok(before);
         }
     }
 
@@ -739,25 +758,20 @@ impl Transaction {
             let lock = &var.core().lock;
             let before = lock.load();
             if !before.is_locked() && before.version() <= self.read_version {
-                if is_inline::<T>() {
-                    let value: T = var.inner.load_inline();
-                    if lock.load() == before {
-                        self.reads.push(ReadEntry {
-                            core,
-                            version: before.version(),
-                        });
-                        return Ok(f(&value));
-                    }
+                let inline;
+                let value = if is_inline::<T>() {
+                    inline = var.inner.load_inline();
+                    &inline
                 } else {
-                    let value = var.inner.value_ref(self.guard());
-                    if lock.load() == before {
-                        let result = f(value);
-                        self.reads.push(ReadEntry {
-                            core,
-                            version: before.version(),
-                        });
-                        return Ok(result);
-                    }
+                    var.inner.value_ref(self.guard())
+                };
+                if lock.load() == before {
+                    let result = f(value);
+                    self.reads.push(ReadEntry {
+                        core,
+                        version: before.version(),
+                    });
+                    return Ok(result);
                 }
             }
         }
@@ -780,48 +794,26 @@ impl Transaction {
             if let Some(i) = self.find_write(core) {
                 return Ok(match self.writes[i].value {
                     Slot::Bits(bits) => f(&from_bits::<T>(bits)),
-                    Slot::Boxed(j) => f(self.boxed[j]
-                        .value
-                        .as_ref()
-                        .and_then(|b| b.downcast_ref::<T>())
-                        .expect("write log entry holds a value of the variable's type")),
+                    Slot::Boxed(j) => f(self.boxed_ref::<T>(j)),
                 });
             }
         }
         let lock = &var.core().lock;
         let mut spins = 0u32;
         loop {
-            let before = lock.load();
-            if before.is_locked() {
-                if spins > 10 {
-                    self.count(Event::Conflict);
-                    return Err(self.doom(StmError::conflict()));
-                }
+            let before = self.word_in_snapshot(lock, &mut spins)?;
+            let inline;
+            let value = if is_inline::<T>() {
+                inline = var.inner.load_inline();
+                &inline
+            } else {
+                var.inner.value_ref(self.guard())
+            };
+            if lock.load() != before {
                 crate::backoff::spin(&mut spins);
                 continue;
             }
-            if before.version() > self.read_version {
-                if !self.extend() {
-                    self.count(Event::Conflict);
-                    return Err(self.doom(StmError::conflict()));
-                }
-                continue;
-            }
-            let result = if is_inline::<T>() {
-                let value: T = var.inner.load_inline();
-                if lock.load() != before {
-                    crate::backoff::spin(&mut spins);
-                    continue;
-                }
-                f(&value)
-            } else {
-                let value = var.inner.value_ref(self.guard());
-                if lock.load() != before {
-                    crate::backoff::spin(&mut spins);
-                    continue;
-                }
-                f(value)
-            };
+            let result = f(value);
             self.reads.push(ReadEntry {
                 core,
                 version: before.version(),
@@ -921,12 +913,7 @@ impl Transaction {
         if self.capturing > 0 {
             self.captured.push(var.erased());
         }
-        let value = self.boxed[j]
-            .value
-            .as_mut()
-            .and_then(|b| b.downcast_mut::<T>())
-            .expect("write log entry holds a value of the variable's type");
-        Ok(Some(value))
+        Ok(Some(self.boxed_mut::<T>(j)))
     }
 
     /// Buffers a write. Without extras there is no `or_else` branch and no
