@@ -1,75 +1,12 @@
 //! Running a transaction: the retry loop around the body.
 
 use crate::error::{Abort, ErrorKind, Failure, StmError, StmResult, TransactionError};
+use crate::lease::{outside_transaction, Lease};
 use crate::serial::{self, SerialToken};
 use crate::stats::Event;
 use crate::transaction::{CommitError, Transaction};
-use std::cell::Cell;
 use std::convert::Infallible;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-
-thread_local! {
-    static IN_TRANSACTION: Cell<bool> = const { Cell::new(false) };
-    /// The logs of this thread's last transaction, kept so the next one
-    /// allocates nothing (transactions never nest, so one per thread suffices).
-    static SPARE: Cell<Option<Box<Transaction>>> = const { Cell::new(None) };
-}
-
-/// This thread's spare transaction (or a new one).
-#[inline]
-fn take_spare() -> Box<Transaction> {
-    match SPARE.try_with(|s| s.take()) {
-        Ok(Some(tx)) => tx,
-        _ => Box::new(Transaction::new()),
-    }
-}
-
-/// Keeps a cleared (and trimmed) transaction for the thread's next one.
-#[inline]
-fn give_back(tx: Box<Transaction>) {
-    let _ = SPARE.try_with(|s| {
-        // The slot is empty: this thread's transaction was taken out of it
-        // and transactions do not nest. Forgetting the `None` skips a drop.
-        std::mem::forget(s.replace(Some(tx)));
-    });
-}
-
-/// Whether the calling thread is running a transaction body.
-pub fn in_transaction() -> bool {
-    IN_TRANSACTION.with(|c| c.get())
-}
-
-/// Marks the thread as inside a transaction for its lifetime.
-struct Nesting;
-
-impl Nesting {
-    #[inline]
-    fn enter() -> Nesting {
-        if IN_TRANSACTION.with(|c| c.replace(true)) {
-            nested();
-        }
-        Nesting
-    }
-}
-
-/// Reports `atomically` inside a running transaction.
-#[cold]
-#[inline(never)]
-fn nested() -> ! {
-    panic!(
-        "steadfast: `atomically` called inside a running transaction. \
-         Transactions do not nest: pass the `&mut Transaction` you already \
-         have down to the code that needs it, and use `tx.or_else` to \
-         compose alternatives"
-    );
-}
-
-impl Drop for Nesting {
-    #[inline]
-    fn drop(&mut self) {
-        IN_TRANSACTION.with(|c| c.set(false));
-    }
-}
 
 /// Runs hooks outside the transaction, so they may start transactions.
 #[inline]
@@ -82,11 +19,11 @@ fn run_hooks(hooks: Vec<Box<dyn FnOnce()>>) {
 #[cold]
 #[inline(never)]
 fn run_some_hooks(hooks: Vec<Box<dyn FnOnce()>>) {
-    let was = IN_TRANSACTION.with(|c| c.replace(false));
-    for hook in hooks {
-        hook();
-    }
-    IN_TRANSACTION.with(|c| c.set(was));
+    outside_transaction(|| {
+        for hook in hooks {
+            hook();
+        }
+    });
 }
 
 /// Runs `body` as one atomic transaction and returns its result.
@@ -162,8 +99,7 @@ fn run<T, E, F>(mut body: F) -> Result<T, TransactionError<E>>
 where
     F: FnMut(&mut Transaction) -> Result<T, Abort<E>>,
 {
-    let nesting = Nesting::enter();
-    let mut tx = take_spare();
+    let mut tx = Lease::take();
     tx.serial = false;
     let mut retries = Retries::new();
     loop {
@@ -182,20 +118,19 @@ where
             Ok(Ok(value)) => {
                 if tx.has_extras() {
                     let hooks = tx.finish_commit();
-                    leave(tx, retries.token, nesting, hooks);
+                    leave(tx, retries.token, hooks);
                 } else {
                     // No hooks to run: the short way out.
                     tx.clear();
                     drop(retries.token);
-                    give_back(tx);
-                    drop(nesting);
+                    drop(tx);
                 }
                 return Ok(value);
             }
             Ok(Err(Abort::User(e))) => {
                 tx.count(Event::UserAbort);
                 let hooks = tx.abort_attempt();
-                leave(tx, retries.token, nesting, hooks);
+                leave(tx, retries.token, hooks);
                 return Err(TransactionError::Aborted(e));
             }
             Ok(Err(Abort::Stm(e))) => {
@@ -206,14 +141,14 @@ where
                 };
                 if let Err(failure) = retries.after_failed_attempt(&mut tx, kind) {
                     let hooks = tx.abort_attempt();
-                    leave(tx, retries.token, nesting, hooks);
+                    leave(tx, retries.token, hooks);
                     return Err(TransactionError::Failed(failure));
                 }
             }
             Err(panic) => {
                 tx.count(Event::UserAbort);
                 let hooks = tx.abort_attempt();
-                leave(tx, retries.token, nesting, hooks);
+                leave(tx, retries.token, hooks);
                 resume_unwind(panic);
             }
         }
@@ -254,7 +189,7 @@ impl Retries {
     #[inline(never)]
     fn after_failed_attempt(
         &mut self,
-        tx: &mut Box<Transaction>,
+        tx: &mut Transaction,
         kind: ErrorKind,
     ) -> Result<(), Failure> {
         match kind {
@@ -262,7 +197,7 @@ impl Retries {
                 self.failures += 1;
                 run_hooks(tx.abort_attempt());
                 if self.seed == 0 {
-                    self.seed = (&**tx as *const Transaction as u64) | 1;
+                    self.seed = (tx as *const Transaction as u64) | 1;
                 }
                 crate::backoff::after_conflict(self.failures, &mut self.seed);
                 Ok(())
@@ -301,18 +236,12 @@ fn commit_through_gate(tx: &mut Transaction) -> Result<(), CommitError> {
     }
 }
 
-/// Ends a transaction: releases the token, keeps the logs for the thread's
-/// next transaction, leaves the transaction, then runs the hooks.
+/// Ends a transaction: releases the token, hands the logs back to the
+/// thread (which leaves the transaction), then runs the hooks.
 #[inline]
-fn leave(
-    tx: Box<Transaction>,
-    token: Option<SerialToken>,
-    nesting: Nesting,
-    hooks: Vec<Box<dyn FnOnce()>>,
-) {
+fn leave(tx: Lease, token: Option<SerialToken>, hooks: Vec<Box<dyn FnOnce()>>) {
     drop(token);
-    give_back(tx);
-    drop(nesting);
+    drop(tx);
     run_hooks(hooks);
 }
 
@@ -323,10 +252,7 @@ mod tests {
 
     /// The capacities of this thread's spare logs.
     fn spare_capacity() -> (usize, usize) {
-        let tx = take_spare();
-        let capacity = tx.log_capacity();
-        give_back(tx);
-        capacity
+        Lease::take().log_capacity()
     }
 
     #[test]

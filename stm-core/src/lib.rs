@@ -43,6 +43,8 @@ mod immutable;
 #[cfg(not(loom))]
 mod inline;
 #[cfg(not(loom))]
+mod lease;
+#[cfg(not(loom))]
 mod node;
 #[cfg(all(test, not(loom)))]
 mod rmw_tests;
@@ -66,7 +68,7 @@ mod tvar;
 mod var;
 
 #[cfg(not(loom))]
-pub use atomically::{abort, atomically, in_transaction, retry, try_atomically};
+pub use atomically::{abort, atomically, retry, try_atomically};
 #[cfg(not(loom))]
 pub use cache::LazyCache;
 #[cfg(not(loom))]
@@ -77,6 +79,8 @@ pub use eager::EagerCache;
 pub use error::{Abort, Failure, InvariantViolation, StmError, StmResult, TransactionError};
 #[cfg(not(loom))]
 pub use immutable::{EagerValue, LazyValue};
+#[cfg(not(loom))]
+pub use lease::in_transaction;
 #[cfg(not(loom))]
 pub use stats::{stats, thread_stats, Stats};
 #[cfg(not(loom))]

@@ -1,8 +1,9 @@
 //! The common transaction allocates nothing on the heap: logs are reused,
 //! word-sized values live inline, and nothing is retired.
 //!
-//! A counting global allocator counts this thread's allocations only, so
-//! other tests running in parallel do not disturb the count.
+//! A counting global allocator counts this thread's allocations (and the
+//! blocks it still holds) only, so other tests running in parallel do not
+//! disturb the count.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -12,6 +13,8 @@ struct CountingAllocator;
 
 thread_local! {
     static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+    /// Blocks allocated minus blocks freed by this thread.
+    static LIVE_BLOCKS: Cell<i64> = const { Cell::new(0) };
 }
 
 // SAFETY: every call is forwarded unchanged to the system allocator; the
@@ -19,10 +22,12 @@ thread_local! {
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+        let _ = LIVE_BLOCKS.try_with(|c| c.set(c.get() + 1));
         // SAFETY: same contract as ours.
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        let _ = LIVE_BLOCKS.try_with(|c| c.set(c.get() - 1));
         // SAFETY: same contract as ours.
         unsafe { System.dealloc(ptr, layout) }
     }
@@ -38,6 +43,10 @@ static GLOBAL: CountingAllocator = CountingAllocator;
 
 fn allocations() -> u64 {
     ALLOCATIONS.with(|c| c.get())
+}
+
+fn live_blocks() -> i64 {
+    LIVE_BLOCKS.with(|c| c.get())
 }
 
 fn transfer(accounts: &[TVar<i64>], from: usize, to: usize) {
@@ -140,5 +149,62 @@ fn a_checked_commit_allocates_nothing() {
     assert!(
         allocated <= 1000,
         "{allocated} allocations for 1000 checked commits"
+    );
+}
+
+/// An abort hook runs outside the transaction, even between two attempts of
+/// it, so it may run transactions of its own; their logs are freed when the
+/// hook returns instead of piling up behind the running transaction's.
+#[test]
+fn transactions_run_by_abort_hooks_between_attempts_leak_nothing() {
+    use std::sync::{Arc, Barrier};
+    let contended = TVar::new(0i64);
+    let counted = TVar::new(0i64);
+    // A helper commits to `contended` whenever the body asks, so every
+    // round's first attempt fails once.
+    let (go, done) = (Arc::new(Barrier::new(2)), Arc::new(Barrier::new(2)));
+    let rounds = 300;
+    let helper = {
+        let (contended, go, done) = (contended.clone(), go.clone(), done.clone());
+        std::thread::spawn(move || {
+            for _ in 0..rounds {
+                go.wait();
+                atomically(|tx| contended.modify(tx, |v| v + 1));
+                done.wait();
+            }
+        })
+    };
+    let round = || {
+        let mut first = true;
+        atomically(|tx| {
+            let counted = counted.clone();
+            tx.on_abort(move || atomically(|tx| counted.modify(tx, |v| v + 1)));
+            let v = contended.read(tx)?;
+            if std::mem::take(&mut first) {
+                go.wait();
+                done.wait();
+            }
+            contended.write(tx, v + 1)
+        });
+    };
+    for _ in 0..20 {
+        round();
+    }
+    let before = live_blocks();
+    for _ in 20..rounds {
+        round();
+    }
+    let grown = live_blocks() - before;
+    helper.join().unwrap();
+    assert_eq!(
+        counted.load(),
+        rounds as i64,
+        "one failed attempt per round"
+    );
+    assert_eq!(contended.load(), 2 * rounds as i64);
+    assert!(
+        grown < 20,
+        "{grown} more blocks held after {} rounds",
+        rounds - 20
     );
 }

@@ -2,7 +2,7 @@
 //! blocking `retry` without busy waiting or lost wake-ups, `or_else`, nesting
 //! errors, hooks, unbounded read/write sets, progress, and error values.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -1146,6 +1146,35 @@ fn in_transaction_is_true_only_inside_a_body() {
     assert!(inside.get());
     assert!(!in_hook.get(), "hooks run outside the transaction");
     assert!(!in_transaction());
+}
+
+/// A thread's spare logs are freed when it exits; a transaction run later
+/// by another thread-local's destructor still works, with logs of its own.
+#[test]
+fn transactions_run_from_thread_local_destructors_after_the_spare_is_gone() {
+    struct CommitsOnExit(TVar<i64>);
+    impl Drop for CommitsOnExit {
+        fn drop(&mut self) {
+            for _ in 0..3 {
+                atomically(|tx| self.0.modify(tx, |v| v + 1));
+            }
+            assert!(!in_transaction());
+        }
+    }
+    thread_local! {
+        static ON_EXIT: RefCell<Option<CommitsOnExit>> = const { RefCell::new(None) };
+    }
+    let a = TVar::new(0i64);
+    let a2 = a.clone();
+    thread::spawn(move || {
+        // Registered before the thread's first transaction, so its
+        // destructor runs after the one that frees the spare logs.
+        ON_EXIT.with(|slot| *slot.borrow_mut() = Some(CommitsOnExit(a2.clone())));
+        atomically(|tx| a2.modify(tx, |v| v + 10));
+    })
+    .join()
+    .unwrap();
+    assert_eq!(a.load(), 13);
 }
 
 // ---- hooks ----------------------------------------------------------------------

@@ -1,0 +1,164 @@
+//! The thread's transaction: kept between transactions so the next one
+//! allocates nothing, lent out while one runs.
+//!
+//! One plain thread-local word says everything the hot path needs: whether a
+//! transaction is running (nesting is refused) and where the spare logs are.
+//! A word without a destructor is read with one instruction; the destructor
+//! that frees the spare at thread exit lives in a second thread-local that
+//! only a thread's first transaction touches.
+
+use crate::transaction::Transaction;
+use std::cell::Cell;
+use std::ops::{Deref, DerefMut};
+use std::ptr::NonNull;
+
+/// No spare yet: the thread has not run a transaction (or a hook took it).
+const EMPTY: usize = 0;
+/// A transaction is running on this thread.
+const RUNNING: usize = 1;
+/// The thread is exiting and its spare was freed: transactions run from
+/// other thread-locals' destructors use logs of their own.
+const GONE: usize = 2;
+
+thread_local! {
+    /// `EMPTY`, `RUNNING`, `GONE`, or the spare transaction (a `Box` pointer).
+    static CURRENT: Cell<usize> = const { Cell::new(EMPTY) };
+    /// Frees the spare when the thread exits.
+    static OWNER: Owner = const { Owner };
+}
+
+struct Owner;
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        let _ = CURRENT.try_with(|current| {
+            let spare = current.replace(GONE);
+            if spare > GONE {
+                // SAFETY: a value above `GONE` is a pointer from
+                // `Box::into_raw` that nothing else holds (see `Lease::drop`).
+                drop(unsafe { Box::from_raw(spare as *mut Transaction) });
+            }
+        });
+    }
+}
+
+/// Whether the calling thread is running a transaction body.
+pub fn in_transaction() -> bool {
+    CURRENT.with(|c| c.get() == RUNNING)
+}
+
+/// The thread's transaction, lent to a running `atomically`; handed back
+/// (or freed, while the thread exits) when dropped, on every path out,
+/// unwinding included.
+pub(crate) struct Lease {
+    tx: NonNull<Transaction>,
+    /// Whether the transaction goes back to the thread when the lease ends.
+    keep: bool,
+}
+
+impl Lease {
+    /// Marks the thread as running a transaction and lends it its logs.
+    ///
+    /// # Panics
+    /// If the thread is already running one: transactions do not nest.
+    #[inline]
+    pub(crate) fn take() -> Lease {
+        let current = CURRENT.with(|c| c.replace(RUNNING));
+        if current > GONE {
+            // SAFETY: a value above `GONE` is a non-null `Box` pointer.
+            let tx = unsafe { NonNull::new_unchecked(current as *mut Transaction) };
+            Lease { tx, keep: true }
+        } else {
+            Lease::take_slow(current)
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn take_slow(current: usize) -> Lease {
+        if current == RUNNING {
+            nested();
+        }
+        // Registering the owner arms the destructor that frees the spare;
+        // it fails only once the thread's destructors have begun.
+        let keep = current == EMPTY && OWNER.try_with(|_| ()).is_ok();
+        let tx = NonNull::from(Box::leak(Box::new(Transaction::new())));
+        Lease { tx, keep }
+    }
+}
+
+impl Drop for Lease {
+    #[inline]
+    fn drop(&mut self) {
+        if self.keep {
+            CURRENT.with(|c| c.set(self.tx.as_ptr() as usize));
+        } else {
+            Lease::free(self.tx);
+        }
+    }
+}
+
+impl Lease {
+    #[cold]
+    #[inline(never)]
+    fn free(tx: NonNull<Transaction>) {
+        // SAFETY: the lease owned this `Box` pointer and is ending.
+        drop(unsafe { Box::from_raw(tx.as_ptr()) });
+        let _ = CURRENT.try_with(|c| c.set(GONE));
+    }
+}
+
+impl Deref for Lease {
+    type Target = Transaction;
+    #[inline]
+    fn deref(&self) -> &Transaction {
+        // SAFETY: the lease is the transaction's only user until it ends.
+        unsafe { self.tx.as_ref() }
+    }
+}
+
+impl DerefMut for Lease {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut Transaction {
+        // SAFETY: as in `deref`, and `&mut self` makes this borrow unique.
+        unsafe { self.tx.as_mut() }
+    }
+}
+
+/// Reports `atomically` inside a running transaction.
+#[cold]
+#[inline(never)]
+fn nested() -> ! {
+    panic!(
+        "steadfast: `atomically` called inside a running transaction. \
+         Transactions do not nest: pass the `&mut Transaction` you already \
+         have down to the code that needs it, and use `tx.or_else` to \
+         compose alternatives"
+    );
+}
+
+/// Runs `f` as if no transaction were running on this thread, so hooks may
+/// start transactions even between two attempts of a running one.
+pub(crate) fn outside_transaction(f: impl FnOnce()) {
+    /// Restores the running mark, unwinding included, and frees the logs
+    /// a transaction inside `f` left behind.
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            if self.0 {
+                let left = CURRENT.with(|c| c.replace(RUNNING));
+                if left > GONE {
+                    // SAFETY: a value above `GONE` is a `Box` pointer that a
+                    // transaction inside `f` handed back; nothing else holds it.
+                    drop(unsafe { Box::from_raw(left as *mut Transaction) });
+                }
+            }
+        }
+    }
+    let running = CURRENT.with(|c| c.get() == RUNNING);
+    let _restore = Restore(running);
+    if running {
+        CURRENT.with(|c| c.set(EMPTY));
+    }
+    f();
+}
