@@ -28,11 +28,13 @@ const GROUPS: [(&str, &str); 5] = [
     ),
 ];
 
-/// Contender order: ours, the peer STMs, then the locks.
-const CONTENDERS: [&str; 6] = [
+/// Contender order: ours, the peer STMs, the hand-written floor of the
+/// technique, then the locks.
+const CONTENDERS: [&str; 7] = [
     "steadfast",
     "stm 0.4",
     "async-stm 0.5",
+    "hand-written TL2",
     "Mutex<Vec<i64>>",
     "RwLock<Vec<i64>>",
     "Vec<Mutex<i64>>",

@@ -116,13 +116,14 @@ where
         }));
         match outcome {
             Ok(Ok(value)) => {
-                if tx.has_extras() {
+                if tx.has_extras() || retries.token.is_some() {
                     let hooks = tx.finish_commit();
                     leave(tx, retries.token, hooks);
                 } else {
-                    // No hooks to run: the short way out.
+                    // No hooks to run and no token to release: the short way
+                    // out (forgetting a `None` skips its drop).
                     tx.clear();
-                    drop(retries.token);
+                    std::mem::forget(retries);
                     drop(tx);
                 }
                 return Ok(value);

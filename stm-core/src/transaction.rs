@@ -1531,7 +1531,6 @@ impl Transaction {
         }
         // Every `dependents_seen` is 0, the generation read when written (a
         // dependent attached since then fails the lock loop's check).
-        self.dependents_ran = true;
         Some(self.lock_and_publish())
     }
 
