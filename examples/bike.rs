@@ -12,10 +12,9 @@
 //! cargo run --example bike
 //! ```
 
-use std::convert::Infallible;
 use std::thread;
-use steadfast::{atomically, methods, thread_stats, try_atomically, Boxed, Transactional};
-use steadfast::{BuildError, StmResult, Transaction, TransactionError};
+use steadfast::{atomically, atomically_or_failure, methods, thread_stats, Boxed, Transactional};
+use steadfast::{BuildError, StmResult, Transaction};
 
 // ANCHOR: raw
 #[derive(Clone, Debug)]
@@ -145,8 +144,7 @@ impl Rental {
 /// Rides, or services the bike first if the ride would leave it
 /// unroadworthy. Returns whether it serviced.
 fn ride_or_service(bike: &BikeBox, km: u32) -> bool {
-    let ride: Result<(), TransactionError<Infallible>> =
-        try_atomically(|tx| Ok(bike.ride(tx, km)?));
+    let ride = atomically_or_failure(|tx| bike.ride(tx, km));
     match ride {
         Ok(()) => false,
         Err(error) => {
@@ -247,8 +245,7 @@ fn main() -> Result<(), BuildError> {
         allowance: 25,
     })?;
     atomically(|tx| bike.ride(tx, 20));
-    let too_far: Result<(), TransactionError<Infallible>> =
-        try_atomically(|tx| Ok(bike.ride(tx, 10)?));
+    let too_far = atomically_or_failure(|tx| bike.ride(tx, 10));
     println!(
         "{}'s rental: 20 km ridden; 10 more refused: {}",
         atomically(|tx| rental.rider(tx)),

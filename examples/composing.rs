@@ -11,9 +11,8 @@
 //! cargo run --example composing
 //! ```
 
-use std::convert::Infallible;
-use steadfast::{atomically, methods, stats, try_atomically, Transactional};
-use steadfast::{BuildError, StmResult, Transaction, TransactionError};
+use steadfast::{atomically, atomically_or_failure, methods, stats, Transactional};
+use steadfast::{BuildError, StmResult, Transaction};
 
 // ANCHOR: types
 #[derive(Clone, Debug, Transactional)]
@@ -122,8 +121,7 @@ fn main() -> Result<(), BuildError> {
     );
 
     // Butter at 7 would put bob over budget: refused, and nothing changes.
-    let raise: Result<(), TransactionError<Infallible>> =
-        try_atomically(|tx| Ok(butter.set_price(tx, 7)?));
+    let raise = atomically_or_failure(|tx| butter.set_price(tx, 7));
     println!("butter 6 -> 7: refused: {}", raise.unwrap_err());
     show("after the refusal:");
 

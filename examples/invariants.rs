@@ -9,10 +9,9 @@
 //! cargo run --example invariants
 //! ```
 
-use std::convert::Infallible;
 use std::sync::{Arc, Weak};
-use steadfast::{atomically, thread_stats, try_atomically, CheckError, TVar};
-use steadfast::{StmResult, Transaction, TransactionError};
+use steadfast::{atomically, atomically_or_failure, thread_stats, CheckError, TVar};
+use steadfast::{StmResult, Transaction};
 
 // ANCHOR: range
 struct Range {
@@ -81,8 +80,7 @@ fn main() {
     // ANCHOR_END: runs
 
     // ANCHOR: failure
-    let broken: Result<(), TransactionError<Infallible>> =
-        try_atomically(|tx| Ok(range.low.write(tx, 99)?));
+    let broken = atomically_or_failure(|tx| range.low.write(tx, 99));
     let error = broken.unwrap_err();
     let violation = error.invariant_violation().unwrap();
     println!(

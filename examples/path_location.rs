@@ -12,12 +12,11 @@
 //! cargo run --example path_location
 //! ```
 
-use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 use steadfast::{
-    atomically, methods, try_atomically, StmResult, Transaction, TransactionError, Transactional,
+    atomically, atomically_or_failure, methods, StmResult, Transaction, Transactional,
 };
 
 /// How many times `remaining` was computed.
@@ -142,7 +141,7 @@ fn main() {
     // ANCHOR: reject
     // Putting the current location back on the path breaks the invariant:
     // the transaction fails and its write is discarded.
-    let undo: Result<(), TransactionError<Infallible>> = try_atomically(|tx| {
+    let undo = atomically_or_failure(|tx| {
         let here = route.location(tx)?;
         route.set_path(tx, vec![here])?;
         Ok(())

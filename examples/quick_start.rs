@@ -6,10 +6,9 @@
 //! ```
 
 // ANCHOR: all
-use std::convert::Infallible;
 use std::thread;
-use steadfast::{atomically, methods, try_atomically, Transactional};
-use steadfast::{BuildError, StmResult, Transaction, TransactionError};
+use steadfast::{atomically, atomically_or_failure, methods, Transactional};
+use steadfast::{BuildError, StmResult, Transaction};
 
 // ANCHOR: account
 /// A plain struct. The derive generates `TAccount`, a shared handle that
@@ -73,8 +72,7 @@ fn main() -> Result<(), BuildError> {
     println!("{}", atomically(|tx| bob.statement(tx)));
 
     // A transfer that would overdraw ann fails as a whole, naming the invariant.
-    let overdraft: Result<(), TransactionError<Infallible>> =
-        try_atomically(|tx| Ok(transfer(tx, &ann, &bob, 500)?));
+    let overdraft = atomically_or_failure(|tx| transfer(tx, &ann, &bob, 500));
     println!("refused: {}", overdraft.unwrap_err());
     assert_eq!(
         atomically(|tx| Ok(ann.balance(tx)? + bob.balance(tx)?)),

@@ -8,7 +8,8 @@
 use std::thread;
 use std::time::Duration;
 use steadfast::{
-    abort, atomically, retry, try_atomically, StmResult, TVar, Transaction, TransactionError,
+    abort, atomically, atomically_or_failure, retry, try_atomically, CheckError, StmResult, TVar,
+    Transaction, TransactionError,
 };
 
 // ANCHOR: transfer
@@ -161,4 +162,25 @@ fn main() {
     // ANCHOR_END: panic
     std::panic::set_hook(report_panics);
     println!("panic: rolled back, savings still {before}");
+
+    // ANCHOR: or_failure
+    // An invariant (see the Invariants chapter): savings never go negative.
+    let guarded = savings.clone();
+    atomically(|tx| {
+        let savings = guarded.clone();
+        tx.invariant("savings never negative", move |tx| {
+            match savings.read(tx)? {
+                b if b >= 0 => Ok(()),
+                b => Err(CheckError::violated(format!("savings would be {b}"))),
+            }
+        })
+    });
+    // The body is written as for `atomically`; the failure comes back.
+    let overdraw = atomically_or_failure(|tx| savings.modify(tx, |b| b - 10_000));
+    let failure = overdraw.unwrap_err();
+    let violation = failure.invariant_violation().unwrap();
+    assert_eq!(violation.invariant, "savings never negative");
+    assert_eq!(savings.load(), before); // nothing was written
+    println!("or_failure: {failure}");
+    // ANCHOR_END: or_failure
 }

@@ -13,14 +13,13 @@
 //! cargo run --release --example world_bank -- 10  # ten seconds
 //! ```
 
-use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
 use steadfast::{
-    atomically, stats, thread_stats, try_atomically, CheckError, StmResult, TVar, Transaction,
-    TransactionError,
+    atomically, atomically_or_failure, stats, thread_stats, CheckError, StmResult, TVar,
+    Transaction,
 };
 
 // ANCHOR: types
@@ -275,7 +274,7 @@ fn main() {
 /// The bad transaction: ann finds 1000 coins nobody paid for.
 fn forge(world: &World) {
     // ANCHOR: forge
-    let forgery: Result<(), TransactionError<Infallible>> = try_atomically(|tx| {
+    let forgery = atomically_or_failure(|tx| {
         let ann = world.players.read(tx)?[0].clone();
         ann.purse.modify(tx, |coins| coins + 1_000)?;
         Ok(())

@@ -16,7 +16,7 @@
 //! ## Transactional structs
 //!
 //! ```
-//! use steadfast::{atomically, methods, try_atomically, Transactional};
+//! use steadfast::{atomically, methods, atomically_or_failure, try_atomically, Transactional};
 //!
 //! #[derive(Clone, Debug, Transactional)] // generates the handle `TAccount`
 //! pub struct Account {
@@ -45,7 +45,7 @@
 //!
 //! // A transaction that would leave the invariant broken fails, and none of
 //! // its writes become visible.
-//! let overdraw = try_atomically::<_, (), _>(|tx| Ok(acc.set_balance(tx, -1)?));
+//! let overdraw = atomically_or_failure(|tx| acc.set_balance(tx, -1));
 //! assert_eq!(overdraw.unwrap_err().invariant_violation().unwrap().invariant, "Account::solvent");
 //! assert_eq!(atomically(|tx| acc.balance(tx)), 7);
 //!
@@ -233,7 +233,7 @@ pub use steadfast_macros::methods;
 /// its value (and to what they read through `tx`).
 ///
 /// ```
-/// use steadfast::{atomically, methods, try_atomically, Boxed};
+/// use steadfast::{atomically, methods, atomically_or_failure, try_atomically, Boxed};
 ///
 /// #[derive(Clone, Debug, Boxed)] // generates `WheelBox`
 /// struct Wheel { size: u32, pressure: u32 }
@@ -257,7 +257,7 @@ pub use steadfast_macros::methods;
 /// // Broken in the middle, restored before the end: one check, at commit.
 /// assert_eq!(atomically(|tx| { wheel.deflate(tx)?; wheel.pump(tx, 3) }), 3);
 /// assert_eq!(atomically(|tx| wheel.load(tx)), 78);
-/// let flat = try_atomically::<_, (), _>(|tx| Ok(wheel.deflate(tx)?));
+/// let flat = atomically_or_failure(|tx| wheel.deflate(tx));
 /// assert_eq!(flat.unwrap_err().invariant_violation().unwrap().invariant, "Wheel::inflated");
 /// assert_eq!(atomically(|tx| wheel.read(tx, |w| w.pressure)), 3);
 /// ```

@@ -26,7 +26,6 @@
 use crate::{BuildError, CheckError};
 use std::any::Any;
 use std::cell::Cell;
-use std::convert::Infallible;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock};
@@ -157,17 +156,14 @@ where
     // deep-read something another thread wrote) only rebuilds the object
     // around them: nothing outside the attempt saw them.
     let fields = value.into_fields();
-    crate::try_atomically::<_, Infallible, _>(|tx| {
+    crate::atomically_or_failure(|tx| {
         let inner = Inner::new(<H::Object as Object>::share_fields(&fields));
         link(tx, &inner)?;
         Ok(H::from_inner(inner))
     })
-    .map_err(|e| match e {
-        crate::TransactionError::Failed(failure) => BuildError {
-            object: <H::Object as Object>::NAME,
-            failure,
-        },
-        crate::TransactionError::Aborted(never) => match never {},
+    .map_err(|failure| BuildError {
+        object: <H::Object as Object>::NAME,
+        failure,
     })
 }
 
@@ -504,7 +500,7 @@ where
     // As in `build`: the variable is made once, an attempt only rebuilds
     // the box around it.
     let cell = TVar::new(Arc::new(value));
-    crate::try_atomically::<_, Infallible, _>(|tx| {
+    crate::atomically_or_failure(|tx| {
         let inner = Arc::new(BoxInner {
             cell: cell.clone(),
             ext: Ext::new(),
@@ -512,12 +508,9 @@ where
         link(tx, &inner)?;
         Ok(H::from_inner(inner))
     })
-    .map_err(|e| match e {
-        crate::TransactionError::Failed(failure) => BuildError {
-            object: <H::Object as BoxObject>::NAME,
-            failure,
-        },
-        crate::TransactionError::Aborted(never) => match never {},
+    .map_err(|failure| BuildError {
+        object: <H::Object as BoxObject>::NAME,
+        failure,
     })
 }
 

@@ -10,8 +10,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
-use steadfast::{atomically, methods, thread_stats, try_atomically, Boxed};
-use steadfast::{StmResult, TVar, Transaction, TransactionError};
+use steadfast::{atomically, atomically_or_failure, methods, thread_stats, Boxed};
+use steadfast::{StmResult, TVar, Transaction};
 
 /// Counts calls of the functions that receive it.
 #[derive(Clone, Default)]
@@ -212,10 +212,10 @@ fn a_transaction_that_ends_broken_fails_naming_the_invariant_and_writes_nothing(
     let other = TVar::new(0);
     let before_checks = checks.count();
     let before = thread_stats();
-    let r = try_atomically::<_, (), _>(|tx| {
+    let r = atomically_or_failure(|tx| {
         other.write(tx, 1)?;
         w.pump(tx, 10)?;
-        Ok(w.deflate(tx)?)
+        w.deflate(tx)
     });
     let after = thread_stats() - before;
     let err = r.unwrap_err();
@@ -251,7 +251,7 @@ fn transactions_that_only_read_check_nothing() {
 
 #[test]
 fn boxes_built_inside_a_transaction_exist_once_it_commits() {
-    let r = try_atomically::<_, (), _>(|tx| {
+    let r = atomically_or_failure(|tx| {
         let w = WheelBox::new_in(
             tx,
             Wheel {
@@ -281,7 +281,7 @@ fn boxes_built_inside_a_transaction_exist_once_it_commits() {
         Ok(w)
     });
     assert_eq!(pressure(&w), 3);
-    assert!(try_atomically::<_, (), _>(|tx| Ok(w.deflate(tx)?)).is_err());
+    assert!(atomically_or_failure(|tx| w.deflate(tx)).is_err());
 }
 
 #[test]
@@ -409,12 +409,12 @@ fn a_mutator_may_read_and_write_through_the_transaction() {
     assert_eq!(entries, 1);
     assert_eq!(log.load(), vec![2]);
     // The check read the log: writing the log alone checks it too.
-    let r = try_atomically::<_, (), _>(|tx| Ok(log.write(tx, vec![7])?));
+    let r = atomically_or_failure(|tx| log.write(tx, vec![7]));
     assert_eq!(
         r.unwrap_err().invariant_violation().unwrap().invariant,
         "Counter::logged"
     );
-    let r = try_atomically::<_, (), _>(|tx| Ok(tally.bump(tx)?));
+    let r = atomically_or_failure(|tx| tally.bump(tx));
     assert!(r.is_err(), "an unlogged bump cannot commit");
 }
 
@@ -456,7 +456,7 @@ fn generic_boxes_check_every_instantiation() {
         atomically(|tx| ints.snapshot(tx)),
         Interval { low: 10, high: 20 }
     );
-    let r = try_atomically::<_, (), _>(|tx| Ok(words.shift_to(tx, "cat".into(), "ant".into())?));
+    let r = atomically_or_failure(|tx| words.shift_to(tx, "cat".into(), "ant".into()));
     assert_eq!(
         r.unwrap_err().invariant_violation().unwrap().invariant,
         "Interval::ordered"
@@ -539,8 +539,7 @@ fn an_enum_can_be_boxed() {
         atomically(|tx| door.snapshot(tx)),
         Door::Locked { code: 42 }
     );
-    let r =
-        try_atomically::<_, (), _>(|tx| Ok(door.update(tx, |d| *d = Door::Open { angle: 270 })?));
+    let r = atomically_or_failure(|tx| door.update(tx, |d| *d = Door::Open { angle: 270 }));
     assert_eq!(
         r.unwrap_err().invariant_violation().unwrap().invariant,
         "Door::sane"
@@ -611,20 +610,19 @@ fn concurrent_transfers_break_the_invariant_inside_and_nobody_sees_it() {
                     let from = (i * 7 + t) % ACCOUNTS;
                     let to = (i * 3 + t + 1) % ACCOUNTS;
                     let amount = ((i * 31 + t * 17) % 400) as i64;
-                    let r = try_atomically::<_, (), _>(|tx| {
+                    let r = atomically_or_failure(|tx| {
                         ledger.withdraw(tx, from, amount)?; // broken here
-                        Ok(ledger.deposit(tx, to, amount)?)
+                        ledger.deposit(tx, to, amount)
                     });
                     match r {
                         Ok(()) => {}
                         // Overdrawn: refused whole, by the invariant.
-                        Err(e @ TransactionError::Failed(_)) => {
+                        Err(e) => {
                             let v = e.invariant_violation().expect("an invariant failed");
                             assert_eq!(v.invariant, "Ledger::conserved");
                             assert!(v.message.contains("overdrawn"), "{}", v.message);
                             refused += 1;
                         }
-                        Err(other) => panic!("unexpected {other:?}"),
                     }
                 }
                 (thread_stats() - before, refused)
@@ -720,9 +718,9 @@ fn a_transaction_copies_a_box_once_however_many_changes_it_makes() {
         (1..=11).collect::<Vec<_>>()
     );
     // A transaction that breaks the invariant changes nothing.
-    let r = try_atomically::<_, (), _>(|tx| {
+    let r = atomically_or_failure(|tx| {
         scores.score(tx, 5)?;
-        Ok(scores.score(tx, 500)?)
+        scores.score(tx, 500)
     });
     assert!(r.unwrap_err().invariant_violation().is_some());
     assert_eq!(atomically(|tx| scores.read(tx, |s| s.points.len())), 11);

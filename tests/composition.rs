@@ -8,8 +8,8 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
-use steadfast::{atomically, methods, thread_stats, try_atomically, Boxed, Transactional};
-use steadfast::{StmResult, Transaction, TransactionError};
+use steadfast::{atomically, atomically_or_failure, methods, thread_stats, Boxed, Transactional};
+use steadfast::{Failure, StmResult, Transaction};
 
 /// Counts calls of the functions that receive it.
 #[derive(Clone, Default)]
@@ -167,7 +167,7 @@ fn parts(bike: &TBike) -> (WheelBox, WheelBox, TChain) {
     atomically(|tx| Ok((bike.front(tx)?, bike.back(tx)?, bike.chain(tx)?)))
 }
 
-fn violation<T: std::fmt::Debug>(r: Result<T, TransactionError<()>>) -> (String, String) {
+fn violation<T: std::fmt::Debug>(r: Result<T, Failure>) -> (String, String) {
     let err = r.unwrap_err();
     let v = err.invariant_violation().expect("an invariant failed");
     (v.invariant.to_string(), v.message.clone())
@@ -192,9 +192,9 @@ fn the_factory_refuses_one_wheel_in_both_places() {
 fn pointing_both_wheel_fields_at_one_box_fails_naming_the_invariant() {
     let (bike, _, _) = new_bike(26);
     let (front, back, _) = parts(&bike);
-    let r = try_atomically::<_, (), _>(|tx| {
+    let r = atomically_or_failure(|tx| {
         let front = bike.front(tx)?;
-        Ok(bike.set_back(tx, front)?)
+        bike.set_back(tx, front)
     });
     assert_eq!(
         violation(r),
@@ -217,7 +217,7 @@ fn the_shape_is_checked_through_the_parts_and_may_be_broken_inside_a_transaction
     let (front, back, chain) = parts(&bike);
 
     // A change to one part alone, through its own handle, is checked by the bike.
-    let r = try_atomically::<_, (), _>(|tx| Ok(front.resize(tx, 28)?));
+    let r = atomically_or_failure(|tx| front.resize(tx, 28));
     assert_eq!(
         violation(r),
         (
@@ -225,7 +225,7 @@ fn the_shape_is_checked_through_the_parts_and_may_be_broken_inside_a_transaction
             "a 28-inch front wheel with a 26-inch back wheel".to_string()
         )
     );
-    let r = try_atomically::<_, (), _>(|tx| Ok(chain.set_links(tx, 100)?));
+    let r = atomically_or_failure(|tx| chain.set_links(tx, 100));
     assert_eq!(
         violation(r).1,
         "a 100-link chain does not fit 26-inch wheels"
@@ -246,7 +246,7 @@ fn the_shape_is_checked_through_the_parts_and_may_be_broken_inside_a_transaction
     assert_eq!(atomically(|tx| back.read(tx, |w| w.size)), 28);
 
     // A part's own invariant still guards it inside the bike.
-    let r = try_atomically::<_, (), _>(|tx| Ok(back.deflate(tx)?));
+    let r = atomically_or_failure(|tx| back.deflate(tx));
     assert_eq!(violation(r).0, "Wheel::inflated");
 }
 
@@ -347,9 +347,9 @@ fn mechanics_swap_wheels_between_bikes_and_every_snapshot_is_sound() {
                         1 => atomically(|tx| a.back(tx)?.rub(tx, 1)),
                         // Put one wheel in both places: always refused.
                         _ => {
-                            let r = try_atomically::<_, (), _>(|tx| {
+                            let r = atomically_or_failure(|tx| {
                                 let front = a.front(tx)?;
-                                Ok(a.set_back(tx, front)?)
+                                a.set_back(tx, front)
                             });
                             assert_eq!(violation(r).0, "Bike::sound");
                             refused += 1;
@@ -476,7 +476,7 @@ fn a_boxed_bike_checks_its_parts_once_per_transaction() {
     );
 
     let shared = atomically(|tx| bike.read(tx, |b| b.back.clone()));
-    let r = try_atomically::<_, (), _>(|tx| {
+    let r = atomically_or_failure(|tx| {
         bike.fit_front(tx, shared.clone())?;
         Ok(())
     });
@@ -491,8 +491,8 @@ fn a_boxed_bike_checks_its_parts_once_per_transaction() {
     let old = atomically(|tx| bike.fit_front(tx, spare.clone()));
     assert!(!old.ptr_eq(&spare));
     // The old wheel is free again: changing it checks nothing of the bike.
-    let r = try_atomically::<_, (), _>(|tx| Ok(old.resize(tx, 30)?));
+    let r = atomically_or_failure(|tx| old.resize(tx, 30));
     assert!(r.is_ok());
-    let r = try_atomically::<_, (), _>(|tx| Ok(spare.resize(tx, 30)?));
+    let r = atomically_or_failure(|tx| spare.resize(tx, 30));
     assert_eq!(violation(r).0, "RawBike::sound");
 }

@@ -137,8 +137,8 @@ fn an_object_held_by_another_is_freed_with_it_and_a_survivor_stops_checking() {
         })
         .unwrap();
         // While the panel lives, its invariant guards the sensors.
-        let r = steadfast::try_atomically::<_, (), _>(|tx| {
-            Ok(sensors[0].set_reading(tx, Tracked::new(&live, -1))?)
+        let r = steadfast::atomically_or_failure(|tx| {
+            sensors[0].set_reading(tx, Tracked::new(&live, -1))
         });
         assert!(r.is_err());
         drop(panel);

@@ -2,7 +2,7 @@
 
 use std::fmt::Display;
 use std::thread;
-use steadfast::{atomically, methods, try_atomically, Transactional};
+use steadfast::{atomically, atomically_or_failure, methods, Transactional};
 
 /// No methods block.
 #[derive(Clone, Debug, PartialEq, Transactional)]
@@ -73,7 +73,7 @@ fn a_generic_struct_with_methods_checks_and_caches_for_every_instance() {
         .invariant(),
         Some("Bounded::ordered")
     );
-    let r = try_atomically::<_, (), _>(|tx| Ok(words.set_low(tx, "cat".into())?));
+    let r = atomically_or_failure(|tx| words.set_low(tx, "cat".into()));
     assert_eq!(
         r.unwrap_err().invariant_violation().unwrap().invariant,
         "Bounded::ordered"

@@ -3,7 +3,7 @@
 //! visible and names the invariant; a transaction may break an invariant and
 //! restore it before its end (L42's path/location example).
 
-use steadfast::{atomically, methods, thread_stats, try_atomically, Failure, Transactional};
+use steadfast::{atomically, atomically_or_failure, methods, thread_stats, Failure, Transactional};
 
 #[derive(Clone, Debug, Transactional)]
 struct Account {
@@ -76,15 +76,15 @@ fn the_factory_checks_each_invariant_once() {
 
 #[test]
 fn new_in_fails_the_enclosing_transaction() {
-    let r = try_atomically::<_, (), _>(|tx| {
-        Ok(TAccount::new_in(
+    let r = atomically_or_failure(|tx| {
+        TAccount::new_in(
             tx,
             Account {
                 owner: "x".into(),
                 balance: -1,
                 limit: 0,
             },
-        )?)
+        )
     });
     assert_eq!(
         r.unwrap_err().invariant_violation().unwrap().invariant,
@@ -96,7 +96,7 @@ fn new_in_fails_the_enclosing_transaction() {
 fn a_commit_that_breaks_an_invariant_fails_and_publishes_nothing() {
     let acc = account(10);
     let other = account(0);
-    let r = try_atomically::<_, (), _>(|tx| {
+    let r = atomically_or_failure(|tx| {
         other.set_balance(tx, 10)?;
         acc.set_owner(tx, "bob".into())?;
         acc.set_balance(tx, -1)?;
@@ -107,10 +107,7 @@ fn a_commit_that_breaks_an_invariant_fails_and_publishes_nothing() {
         err.invariant_violation().unwrap().invariant,
         "Account::solvent"
     );
-    assert!(matches!(
-        err,
-        steadfast::TransactionError::Failed(Failure::InvariantViolated(_))
-    ));
+    assert!(matches!(err, Failure::InvariantViolated(_)));
     assert_eq!(atomically(|tx| acc.balance(tx)), 10);
     assert_eq!(atomically(|tx| acc.owner(tx)), "ann");
     assert_eq!(
@@ -234,7 +231,7 @@ fn forgetting_to_remove_the_point_is_caught_at_commit() {
         location: p(0, 0),
     })
     .unwrap();
-    let r = try_atomically::<_, (), _>(|tx| {
+    let r = atomically_or_failure(|tx| {
         let path = w.path(tx)?;
         w.set_location(tx, path[0])?;
         Ok(())

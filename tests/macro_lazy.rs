@@ -8,7 +8,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
-use steadfast::{abort, atomically, methods, thread_stats, try_atomically};
+use steadfast::{abort, atomically, atomically_or_failure, methods, thread_stats, try_atomically};
 use steadfast::{StmResult, Transaction, Transactional};
 
 /// Counts calls of the functions that receive it.
@@ -379,6 +379,6 @@ fn computations_over_one_field_borrow_it_instead_of_copying_it() {
     assert_eq!(atomically(|tx| album.cover(tx)), "Tales (3 pages)");
     assert_eq!(copies.count(), after_write + 1);
     // And the invariant still guards the field.
-    let r = try_atomically::<_, (), _>(|tx| Ok(album.set_pages(tx, Pages::default())?));
+    let r = atomically_or_failure(|tx| album.set_pages(tx, Pages::default()));
     assert!(r.unwrap_err().invariant_violation().is_some());
 }

@@ -7,7 +7,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
-use steadfast::{atomically, methods, try_atomically};
+use steadfast::{atomically, atomically_or_failure, methods};
 use steadfast::{StmResult, Transaction, Transactional};
 
 #[derive(Clone, Debug, Transactional)]
@@ -158,7 +158,7 @@ fn money_is_conserved_while_threads_move_it() {
                         }),
                         // Money from nowhere: must fail.
                         8 => {
-                            let r = try_atomically::<_, (), _>(|tx| {
+                            let r = atomically_or_failure(|tx| {
                                 a.modify_money(tx, |m| m + 1 + amount)?;
                                 Ok(())
                             });
@@ -171,7 +171,7 @@ fn money_is_conserved_while_threads_move_it() {
                         }
                         // A transfer that overdraws: must fail, naming the player's invariant.
                         _ => {
-                            let r = try_atomically::<_, (), _>(|tx| {
+                            let r = atomically_or_failure(|tx| {
                                 let have = a.money(tx)?;
                                 a.set_money(tx, -1)?;
                                 world.modify_bank(tx, |bank| bank + have + 1)?;
@@ -242,7 +242,7 @@ fn the_richest_player_follows_the_money() {
 #[test]
 fn a_new_player_brought_in_with_money_from_nowhere_is_refused() {
     let (world, _players) = world();
-    let r = try_atomically::<_, (), _>(|tx| {
+    let r = atomically_or_failure(|tx| {
         let rich = TPlayer::new_in(
             tx,
             Player {

@@ -49,7 +49,41 @@ where
     }
 }
 
-/// Runs `body` as one atomic transaction; failures come back as values.
+/// Runs `body` as one atomic transaction, like [`atomically`], but returns a
+/// failure (most often a violated invariant) instead of panicking with it.
+///
+/// The body is written as for `atomically`; [`try_atomically`] is the one
+/// for bodies that end with an error of their own.
+///
+/// ```
+/// use steadfast_core::{atomically, atomically_or_failure, CheckError, TVar};
+/// let balance = TVar::new(10i64);
+/// let b = balance.clone();
+/// atomically(|tx| {
+///     let b = b.clone();
+///     tx.invariant("solvent", move |tx| match b.read(tx)? {
+///         n if n >= 0 => Ok(()),
+///         n => Err(CheckError::violated(format!("balance {n}"))),
+///     })
+/// });
+/// let overdraw = atomically_or_failure(|tx| balance.modify(tx, |b| b - 15));
+/// let violation = overdraw.unwrap_err();
+/// assert_eq!(violation.invariant_violation().unwrap().invariant, "solvent");
+/// assert_eq!(balance.load(), 10); // nothing was written
+/// ```
+pub fn atomically_or_failure<T, F>(mut body: F) -> Result<T, Failure>
+where
+    F: FnMut(&mut Transaction) -> StmResult<T>,
+{
+    match run(|tx| body(tx).map_err(Abort::<Infallible>::Stm)) {
+        Ok(value) => Ok(value),
+        Err(TransactionError::Failed(failure)) => Err(failure),
+        Err(TransactionError::Aborted(never)) => match never {},
+    }
+}
+
+/// Runs `body` as one atomic transaction; the body may end with an error of
+/// its own, and failures come back as values.
 ///
 /// The body returns `Err(Abort::User(e))` (see [`abort`]) to roll back every
 /// write and return `e`; `?` on transactional operations works as in

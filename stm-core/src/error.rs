@@ -115,6 +115,18 @@ impl fmt::Display for Failure {
     }
 }
 
+impl std::error::Error for Failure {}
+
+impl Failure {
+    /// The violated invariant, if that is the failure.
+    pub fn invariant_violation(&self) -> Option<&InvariantViolation> {
+        match self {
+            Failure::InvariantViolated(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
 /// An invariant that did not hold: its name and what its check said.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvariantViolation {
@@ -167,8 +179,8 @@ impl<E> TransactionError<E> {
     /// The violated invariant, if that is why the transaction failed.
     pub fn invariant_violation(&self) -> Option<&InvariantViolation> {
         match self {
-            TransactionError::Failed(Failure::InvariantViolated(v)) => Some(v),
-            _ => None,
+            TransactionError::Failed(failure) => failure.invariant_violation(),
+            TransactionError::Aborted(_) => None,
         }
     }
 }

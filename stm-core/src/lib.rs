@@ -68,7 +68,7 @@ mod tvar;
 mod var;
 
 #[cfg(not(loom))]
-pub use atomically::{abort, atomically, retry, try_atomically};
+pub use atomically::{abort, atomically, atomically_or_failure, retry, try_atomically};
 #[cfg(not(loom))]
 pub use cache::LazyCache;
 #[cfg(not(loom))]

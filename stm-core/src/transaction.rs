@@ -1161,14 +1161,14 @@ impl Transaction {
     /// to a variable it reads, or the two keep each other alive.
     ///
     /// ```
-    /// use steadfast_core::{atomically, try_atomically, TVar, CheckError};
+    /// use steadfast_core::{atomically, atomically_or_failure, try_atomically, TVar, CheckError};
     /// let balance = TVar::new(10i64);
     /// let b = balance.clone();
     /// atomically(|tx| tx.invariant("solvent", {
     ///     let b = b.clone();
     ///     move |tx| if b.read(tx)? >= 0 { Ok(()) } else { Err(CheckError::violated("overdrawn")) }
     /// }));
-    /// let r = try_atomically::<_, (), _>(|tx| Ok(balance.write(tx, -5)?));
+    /// let r = atomically_or_failure(|tx| balance.write(tx, -5));
     /// assert_eq!(r.unwrap_err().invariant_violation().unwrap().invariant, "solvent");
     /// assert_eq!(balance.load(), 10);
     /// ```
@@ -1202,14 +1202,14 @@ impl Transaction {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use steadfast_core::{atomically, try_atomically, TVar, CheckError};
+    /// use steadfast_core::{atomically, atomically_or_failure, try_atomically, TVar, CheckError};
     /// struct Range { low: TVar<i32>, high: TVar<i32> }
     /// let range = Arc::new(Range { low: TVar::new(1), high: TVar::new(5) });
     /// atomically(|tx| tx.invariant_owned("ordered", &range, |r: &Range, tx| {
     ///     if r.low.read(tx)? <= r.high.read(tx)? { Ok(()) }
     ///     else { Err(CheckError::violated("low > high")) }
     /// }));
-    /// assert!(try_atomically::<_, (), _>(|tx| Ok(range.low.write(tx, 9)?)).is_err());
+    /// assert!(atomically_or_failure(|tx| range.low.write(tx, 9)).is_err());
     /// ```
     pub fn invariant_owned<O, F>(
         &mut self,

@@ -825,7 +825,7 @@ fn registration_with_a_slow_check_keeps_the_cap() {
             thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     let x = current.lock().unwrap().clone();
-                    let _ = try_atomically::<_, (), _>(|tx| Ok(x.modify(tx, |v| v + 1)?));
+                    let _ = atomically_or_failure(|tx| x.modify(tx, |v| v + 1));
                 }
             })
         })

@@ -462,7 +462,7 @@ fn an_invariant_is_freed_with_the_variables_it_read() {
         })
     });
     drop(tag);
-    assert!(try_atomically::<_, (), _>(|tx| Ok(range.low.write(tx, 9)?)).is_err());
+    assert!(atomically_or_failure(|tx| range.low.write(tx, 9)).is_err());
     still_live(&c, 2, "the check and the value while the range lives");
     drop(range);
     settle("the range's variables and their check", || live(&c) == 0);

@@ -6,7 +6,7 @@
 
 extern crate steadfast as sf;
 
-use sf::{atomically, try_atomically, StmResult, TVar, Transaction};
+use sf::{atomically, atomically_or_failure, StmResult, TVar, Transaction};
 
 /// Wheels.
 pub mod parts {
@@ -147,7 +147,7 @@ fn main() {
     assert_eq!(atomically(|tx| wheel.rating(tx)), Ok(4));
     let copy = atomically(|tx| wheel.snapshot(tx));
     assert_eq!(atomically(|tx| wheel.copy_from(tx, (22u8, 0u8), &copy)), 22);
-    assert!(try_atomically::<_, (), _>(|tx| Ok(wheel.set_pressure(tx, 9)?)).is_err());
+    assert!(atomically_or_failure(|tx| wheel.set_pressure(tx, 9)).is_err());
     assert!(atomically(|tx| wheel.inflated(tx)));
     assert_eq!(atomically(|tx| wheel.logged(tx)), Ok(()));
 

@@ -1,7 +1,7 @@
 //! Generic structs, with and without a `#[methods]` block, with bounds on the
 //! struct or given to the derive.
 use std::fmt::Display;
-use steadfast::{atomically, methods, try_atomically, Transactional};
+use steadfast::{atomically, methods, atomically_or_failure, try_atomically, Transactional};
 
 #[derive(Transactional)]
 struct Pair<T> {
@@ -63,7 +63,7 @@ fn main() {
 
     let range = TRange::new(Range { low: 1, high: 5 }).unwrap();
     assert!(TRange::new(Range { low: 5, high: 1 }).is_err());
-    let r = try_atomically::<_, (), _>(|tx| Ok(range.set_low(tx, 9)?));
+    let r = atomically_or_failure(|tx| range.set_low(tx, 9));
     assert!(r.unwrap_err().invariant_violation().is_some());
 
     let labelled = TLabelled::new(Labelled { value: 7 }).unwrap();
