@@ -9,6 +9,7 @@
 use crate::ast::{self, Arg, CachedFn, Field, Input, Methods, Shape};
 use crate::attr::{self, Form, Kind};
 use crate::ctxt::Ctxt;
+use crate::handle::Plumbing;
 use crate::{fallback, valid, whole};
 use proc_macro2::{Group, Ident, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
@@ -199,6 +200,29 @@ fn derive_struct(input: &Input, fields: &[Field]) -> TokenStream {
          transaction commits."
     );
     let snapshot_doc = format!("A plain `{name}` with the value of every field.");
+    let plumbing = Plumbing {
+        p: &p,
+        krate: &krate,
+        vis,
+        name,
+        handle: &handle,
+        impl_g: &impl_g,
+        ty_g: &ty_g,
+        where_c,
+        inner: &inner,
+        tx: &tx,
+        object: &object,
+        value: &value,
+        handle_trait: quote!(Handle),
+        allocation: quote!(Inner),
+        build: quote!(build),
+        build_in: quote!(build_in),
+        link: &link,
+        new_doc: &new_doc,
+        new_in_doc: &new_in_doc,
+        ptr_eq_doc: "Whether `self` and `other` are handles to the same object.",
+    };
+    let (plumbing_items, plumbing_methods) = (plumbing.items(), plumbing.methods());
 
     quote! {
         #[doc = #handle_doc]
@@ -239,60 +263,19 @@ fn derive_struct(input: &Input, fields: &[Field]) -> TokenStream {
                 }
             }
 
-            #[automatically_derived]
-            #[doc(hidden)]
-            impl #impl_g #p::Handle for #handle #ty_g #where_c {
-                type Object = #name #ty_g;
-
-                #[inline]
-                fn inner(&self) -> &::std::sync::Arc<#p::Inner<#name #ty_g>> {
-                    &self.#inner
-                }
-
-                #[inline]
-                fn from_inner(#object: ::std::sync::Arc<#p::Inner<#name #ty_g>>) -> Self {
-                    #handle { #inner: #object }
-                }
-            }
+            #plumbing_items
 
             #[automatically_derived]
             #[allow(dead_code)]
             impl #impl_g #handle #ty_g #where_c {
-                #[doc = #new_doc]
-                #vis fn new(
-                    #value: #name #ty_g,
-                ) -> ::core::result::Result<Self, #krate::BuildError> {
-                    #p::build::<Self, _>(#value, #link)
-                }
-
-                #[doc = #new_in_doc]
-                #vis fn new_in(
-                    #tx: &mut #p::Transaction,
-                    #value: #name #ty_g,
-                ) -> #p::StmResult<Self> {
-                    #p::build_in::<Self, _>(#tx, #value, #link)
-                }
+                #plumbing_methods
 
                 #[doc = #snapshot_doc]
                 #vis fn snapshot(&self, #tx: &mut #p::Transaction) -> #p::StmResult<#name #ty_g> {
                     #p::snapshot(&self.#inner, #tx)
                 }
 
-                /// Whether `self` and `other` are handles to the same object.
-                #[inline]
-                #vis fn ptr_eq(&self, other: &Self) -> bool {
-                    ::std::sync::Arc::ptr_eq(&self.#inner, &other.#inner)
-                }
-
                 #(#accessors)*
-            }
-
-            #[automatically_derived]
-            impl #impl_g ::core::clone::Clone for #handle #ty_g #where_c {
-                #[inline]
-                fn clone(&self) -> Self {
-                    #handle { #inner: ::std::sync::Arc::clone(&self.#inner) }
-                }
             }
 
             #[automatically_derived]

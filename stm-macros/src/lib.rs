@@ -17,6 +17,7 @@ mod attr;
 mod ctxt;
 mod expand;
 mod fallback;
+mod handle;
 mod pretty;
 mod valid;
 mod whole;

@@ -5,6 +5,7 @@
 
 use crate::ast::Input;
 use crate::expand::{krate, krate_doc_path, local, respan};
+use crate::handle::Plumbing;
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{parse_quote, Generics, WherePredicate};
@@ -121,6 +122,30 @@ pub fn derive_boxed(input: &Input) -> TokenStream {
          visible. The `&mut {name}` cannot leave `f`: `R` cannot borrow from it."
     );
     let snapshot_doc = format!("A plain copy of the raw `{name}`.");
+    let plumbing = Plumbing {
+        p: &p,
+        krate: &krate,
+        vis,
+        name,
+        handle: &handle,
+        impl_g: &impl_g,
+        ty_g: &ty_g,
+        where_c,
+        inner: &inner,
+        tx: &tx,
+        object: &object,
+        value: &value,
+        handle_trait: quote!(BoxHandle),
+        allocation: quote!(BoxInner),
+        build: quote!(build_box),
+        build_in: quote!(build_box_in),
+        link: &link,
+        new_doc: &new_doc,
+        new_in_doc,
+        ptr_eq_doc: "Whether `self` and `other` are handles to the same box (not whether \
+                     their values are equal).",
+    };
+    let (plumbing_items, plumbing_methods) = (plumbing.items(), plumbing.methods());
 
     quote! {
         #[doc = #handle_doc]
@@ -135,39 +160,12 @@ pub fn derive_boxed(input: &Input) -> TokenStream {
                 const NAME: &'static str = #name_str;
             }
 
-            #[automatically_derived]
-            #[doc(hidden)]
-            impl #impl_g #p::BoxHandle for #handle #ty_g #where_c {
-                type Object = #name #ty_g;
-
-                #[inline]
-                fn inner(&self) -> &::std::sync::Arc<#p::BoxInner<#name #ty_g>> {
-                    &self.#inner
-                }
-
-                #[inline]
-                fn from_inner(#object: ::std::sync::Arc<#p::BoxInner<#name #ty_g>>) -> Self {
-                    #handle { #inner: #object }
-                }
-            }
+            #plumbing_items
 
             #[automatically_derived]
             #[allow(dead_code)]
             impl #impl_g #handle #ty_g #where_c {
-                #[doc = #new_doc]
-                #vis fn new(
-                    #value: #name #ty_g,
-                ) -> ::core::result::Result<Self, #krate::BuildError> {
-                    #p::build_box::<Self, _>(#value, #link)
-                }
-
-                #[doc = #new_in_doc]
-                #vis fn new_in(
-                    #tx: &mut #p::Transaction,
-                    #value: #name #ty_g,
-                ) -> #p::StmResult<Self> {
-                    #p::build_box_in::<Self, _>(#tx, #value, #link)
-                }
+                #plumbing_methods
 
                 #[doc = #read_doc]
                 #[inline]
@@ -192,21 +190,6 @@ pub fn derive_boxed(input: &Input) -> TokenStream {
                 #[doc = #snapshot_doc]
                 #vis fn snapshot(&self, #tx: &mut #p::Transaction) -> #p::StmResult<#name #ty_g> {
                     #p::box_snapshot(&self.#inner, #tx)
-                }
-
-                /// Whether `self` and `other` are handles to the same box (not
-                /// whether their values are equal).
-                #[inline]
-                #vis fn ptr_eq(&self, other: &Self) -> bool {
-                    ::std::sync::Arc::ptr_eq(&self.#inner, &other.#inner)
-                }
-            }
-
-            #[automatically_derived]
-            impl #impl_g ::core::clone::Clone for #handle #ty_g #where_c {
-                #[inline]
-                fn clone(&self) -> Self {
-                    #handle { #inner: ::std::sync::Arc::clone(&self.#inner) }
                 }
             }
 
