@@ -16,7 +16,7 @@
 //! ## Transactional structs
 //!
 //! ```
-//! use steadfast::{atomically, methods, atomically_or_failure, try_atomically, Transactional};
+//! use steadfast::{atomically, atomically_or_failure, methods, Transactional};
 //!
 //! #[derive(Clone, Debug, Transactional)] // generates the handle `TAccount`
 //! pub struct Account {
@@ -233,7 +233,7 @@ pub use steadfast_macros::methods;
 /// its value (and to what they read through `tx`).
 ///
 /// ```
-/// use steadfast::{atomically, methods, atomically_or_failure, try_atomically, Boxed};
+/// use steadfast::{atomically, atomically_or_failure, methods, Boxed};
 ///
 /// #[derive(Clone, Debug, Boxed)] // generates `WheelBox`
 /// struct Wheel { size: u32, pressure: u32 }

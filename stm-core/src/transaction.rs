@@ -1161,7 +1161,7 @@ impl Transaction {
     /// to a variable it reads, or the two keep each other alive.
     ///
     /// ```
-    /// use steadfast_core::{atomically, atomically_or_failure, try_atomically, TVar, CheckError};
+    /// use steadfast_core::{atomically, atomically_or_failure, CheckError, TVar};
     /// let balance = TVar::new(10i64);
     /// let b = balance.clone();
     /// atomically(|tx| tx.invariant("solvent", {
@@ -1202,7 +1202,7 @@ impl Transaction {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use steadfast_core::{atomically, atomically_or_failure, try_atomically, TVar, CheckError};
+    /// use steadfast_core::{atomically, atomically_or_failure, CheckError, TVar};
     /// struct Range { low: TVar<i32>, high: TVar<i32> }
     /// let range = Arc::new(Range { low: TVar::new(1), high: TVar::new(5) });
     /// atomically(|tx| tx.invariant_owned("ordered", &range, |r: &Range, tx| {

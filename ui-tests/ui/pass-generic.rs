@@ -1,7 +1,7 @@
 //! Generic structs, with and without a `#[methods]` block, with bounds on the
 //! struct or given to the derive.
 use std::fmt::Display;
-use steadfast::{atomically, methods, atomically_or_failure, try_atomically, Transactional};
+use steadfast::{atomically, atomically_or_failure, methods, Transactional};
 
 #[derive(Transactional)]
 struct Pair<T> {
