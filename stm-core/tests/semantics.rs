@@ -1148,6 +1148,42 @@ fn in_transaction_is_true_only_inside_a_body() {
     assert!(!in_transaction());
 }
 
+/// A hook that panics reaches the caller like a panicking body, and leaves
+/// the thread outside any transaction, ready for the next one: between two
+/// attempts (an abort hook) the transaction is abandoned; after a commit (a
+/// commit hook) the commit stands.
+#[test]
+fn a_panicking_hook_propagates_and_leaves_the_thread_usable() {
+    let a = TVar::new(0i64);
+    let mut first = true;
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        atomically(|tx| {
+            tx.on_abort(|| panic!("abort hook"));
+            let v = a.read(tx)?;
+            if std::mem::take(&mut first) {
+                interfere(&a);
+            }
+            a.write(tx, v + 10)
+        })
+    }));
+    assert_eq!(panic_message(&*r.unwrap_err()), "abort hook");
+    assert!(!in_transaction());
+    assert_eq!(a.load(), 1, "only the interfering commit happened");
+
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        atomically(|tx| {
+            tx.on_commit(|| panic!("commit hook"));
+            a.write(tx, 5)
+        })
+    }));
+    assert_eq!(panic_message(&*r.unwrap_err()), "commit hook");
+    assert!(!in_transaction());
+    assert_eq!(a.load(), 5);
+
+    atomically(|tx| a.modify(tx, |v| v + 1));
+    assert_eq!(a.load(), 6);
+}
+
 /// A thread's spare logs are freed when it exits; a transaction run later
 /// by another thread-local's destructor still works, with logs of its own.
 #[test]
