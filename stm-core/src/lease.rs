@@ -5,14 +5,18 @@
 //! transaction is running (nesting is refused) and where the spare logs are.
 //! A word without a destructor is read with one instruction; the destructor
 //! that frees the spare at thread exit lives in a second thread-local that
-//! only a thread's first transaction touches.
+//! only a thread's first transaction touches. The word holds a raw pointer
+//! (hence the `unsafe` below): compared with a `Cell<Option<Box<_>>>` and a
+//! nesting flag, it saves about 15 of the 370 instructions of a two-variable
+//! transfer (callgrind).
 
 use crate::transaction::Transaction;
 use std::cell::Cell;
 use std::ops::{Deref, DerefMut};
 use std::ptr::NonNull;
 
-/// No spare yet: the thread has not run a transaction (or a hook took it).
+/// No spare: the thread has not run a transaction yet, or a hook runs
+/// between two attempts of one (see `outside_transaction`).
 const EMPTY: usize = 0;
 /// A transaction is running on this thread.
 const RUNNING: usize = 1;
@@ -34,8 +38,8 @@ impl Drop for Owner {
         let _ = CURRENT.try_with(|current| {
             let spare = current.replace(GONE);
             if spare > GONE {
-                // SAFETY: a value above `GONE` is a pointer from
-                // `Box::into_raw` that nothing else holds (see `Lease::drop`).
+                // SAFETY: a value above `GONE` is the pointer of a leaked
+                // `Box` that nothing else holds (see `Lease::drop`).
                 drop(unsafe { Box::from_raw(spare as *mut Transaction) });
             }
         });
