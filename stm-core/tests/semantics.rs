@@ -514,6 +514,44 @@ fn many_waiters_are_all_woken() {
     });
 }
 
+/// `atomically_or_failure` returns what `atomically` would panic with, and
+/// nothing else: its value, every kind of failure as `Err`, a panic of the
+/// body as a panic, nesting refused like `atomically`.
+#[test]
+fn atomically_or_failure_returns_failures_and_nothing_else() {
+    let a = TVar::new(1i64);
+    assert_eq!(atomically_or_failure(|tx| a.read(tx)), Ok(1));
+
+    let r = atomically_or_failure(|tx| {
+        a.write(tx, 2)?;
+        retry::<()>()
+    });
+    assert_eq!(r, Err(Failure::RetryWithoutReads));
+    assert_eq!(a.load(), 1);
+
+    let panic = catch_unwind(AssertUnwindSafe(|| {
+        atomically_or_failure(|tx| -> StmResult<()> {
+            a.write(tx, 3)?;
+            panic!("the body panics");
+        })
+    }))
+    .unwrap_err();
+    assert_eq!(panic_message(&*panic), "the body panics");
+    assert_eq!(a.load(), 1);
+
+    let panic = catch_unwind(AssertUnwindSafe(|| {
+        atomically(|tx| {
+            a.write(tx, 4)?;
+            let _ = atomically_or_failure(|tx2| a.read(tx2));
+            Ok(())
+        })
+    }))
+    .unwrap_err();
+    assert!(panic_message(&*panic).contains("&mut Transaction"));
+    assert_eq!(a.load(), 1);
+    assert!(!in_transaction());
+}
+
 #[test]
 fn retry_without_reads_fails_with_a_clear_message() {
     let r = try_atomically::<(), (), _>(|_tx| Ok(retry()?));
