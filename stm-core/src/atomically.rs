@@ -37,15 +37,14 @@ fn run_some_hooks(hooks: Vec<Box<dyn FnOnce()>>) {
 /// If an invariant fails at commit (the message names it), if `atomically` is
 /// called inside a running transaction, if the body retries without having
 /// read anything, or if the body panics (after rolling back). Use
-/// [`try_atomically`] to receive failures as values.
-pub fn atomically<T, F>(mut body: F) -> T
+/// [`atomically_or_failure`] to receive failures as values.
+pub fn atomically<T, F>(body: F) -> T
 where
     F: FnMut(&mut Transaction) -> StmResult<T>,
 {
-    match run(|tx| body(tx).map_err(Abort::<Infallible>::Stm)) {
+    match atomically_or_failure(body) {
         Ok(value) => value,
-        Err(TransactionError::Failed(failure)) => panic!("steadfast: {failure}"),
-        Err(TransactionError::Aborted(never)) => match never {},
+        Err(failure) => panic!("steadfast: {failure}"),
     }
 }
 
