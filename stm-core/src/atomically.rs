@@ -38,6 +38,7 @@ fn run_some_hooks(hooks: Vec<Box<dyn FnOnce()>>) {
 /// called inside a running transaction, if the body retries without having
 /// read anything, or if the body panics (after rolling back). Use
 /// [`atomically_or_failure`] to receive failures as values.
+#[inline]
 pub fn atomically<T, F>(body: F) -> T
 where
     F: FnMut(&mut Transaction) -> StmResult<T>,
@@ -70,6 +71,7 @@ where
 /// assert_eq!(violation.invariant_violation().unwrap().invariant, "solvent");
 /// assert_eq!(balance.load(), 10); // nothing was written
 /// ```
+#[inline]
 pub fn atomically_or_failure<T, F>(mut body: F) -> Result<T, Failure>
 where
     F: FnMut(&mut Transaction) -> StmResult<T>,
@@ -101,6 +103,7 @@ where
 /// assert_eq!(r, Err(TransactionError::Aborted("not enough")));
 /// assert_eq!(stock.load(), 3); // the write was rolled back
 /// ```
+#[inline]
 pub fn try_atomically<T, E, F>(body: F) -> Result<T, TransactionError<E>>
 where
     F: FnMut(&mut Transaction) -> Result<T, Abort<E>>,
@@ -128,6 +131,7 @@ pub fn retry<T>() -> StmResult<T> {
     Err(StmError::retry())
 }
 
+#[inline]
 fn run<T, E, F>(mut body: F) -> Result<T, TransactionError<E>>
 where
     F: FnMut(&mut Transaction) -> Result<T, Abort<E>>,
