@@ -215,10 +215,12 @@ pub struct Transaction {
     /// Reused while collecting the nodes a commit runs.
     due: DueNodes,
     meta_reads: Vec<(Arc<Node>, Version)>,
-    /// Whether the attempt used anything beyond plain reads and writes
-    /// (hooks, `or_else`, nodes, captures, a swallowed error, the write
-    /// index): only then does clearing and committing take the long way.
-    extras: bool,
+    /// How long the write log may be for the inlined write paths:
+    /// `INDEX_FROM` while the attempt is plain, 0 once it uses anything
+    /// beyond plain reads and writes (hooks, `or_else`, nodes, captures, a
+    /// swallowed error, the write index), which then takes the long way in
+    /// writing, clearing and committing. One length check tests both.
+    fast_writes_limit: usize,
     /// This thread's statistics (a transaction never leaves its thread).
     counters: ThreadCounters,
     pub(crate) serial: bool,
@@ -311,7 +313,7 @@ impl Transaction {
             ran: Vec::new(),
             due: DueNodes::default(),
             meta_reads: Vec::new(),
-            extras: false,
+            fast_writes_limit: INDEX_FROM,
             counters: ThreadCounters::current(),
             serial: false,
         }
@@ -355,7 +357,7 @@ impl Transaction {
         self.wrote_dependents = false;
         self.dependents_ran = false;
         self.since_collect += 1;
-        if self.extras
+        if self.extras()
             || oversized
             || !self.boxed.is_empty()
             || self.guard.is_some()
@@ -373,9 +375,9 @@ impl Transaction {
     #[inline(never)]
     fn clear_the_long_way(&mut self, oversized: bool) {
         // Only these fill the buffers `trim` shrinks.
-        let may_have_grown = oversized || self.extras || !self.boxed.is_empty();
+        let may_have_grown = oversized || self.extras() || !self.boxed.is_empty();
         self.boxed.clear();
-        if self.extras {
+        if self.extras() {
             self.clear_extras();
         }
         if may_have_grown {
@@ -408,7 +410,7 @@ impl Transaction {
     /// Clears what only transactions using more than reads and writes fill.
     #[cold]
     fn clear_extras(&mut self) {
-        self.extras = false;
+        self.fast_writes_limit = INDEX_FROM;
         self.write_index.clear();
         self.branch = 0;
         self.branches = 0;
@@ -450,7 +452,7 @@ impl Transaction {
     /// Abandons the attempt: runs its abort hooks, then clears it.
     #[inline]
     pub(crate) fn abort_attempt(&mut self) -> Vec<Box<dyn FnOnce()>> {
-        if !self.extras {
+        if !self.extras() {
             self.clear();
             return Vec::new();
         }
@@ -468,7 +470,7 @@ impl Transaction {
     /// Takes the commit hooks of a committed attempt, then clears it.
     #[inline]
     pub(crate) fn finish_commit(&mut self) -> Vec<Box<dyn FnOnce()>> {
-        if !self.extras {
+        if !self.extras() {
             self.clear();
             return Vec::new();
         }
@@ -486,7 +488,19 @@ impl Transaction {
     /// Whether the attempt used hooks, branches, nodes or captures.
     #[inline]
     pub(crate) fn has_extras(&self) -> bool {
-        self.extras
+        self.extras()
+    }
+
+    /// Whether the attempt used anything beyond plain reads and writes.
+    #[inline]
+    fn extras(&self) -> bool {
+        self.fast_writes_limit == 0
+    }
+
+    /// Sends the rest of the attempt the long way (see `fast_writes_limit`).
+    #[inline]
+    fn note_extras(&mut self) {
+        self.fast_writes_limit = 0;
     }
 
     /// Counts `event` in this thread's statistics.
@@ -509,7 +523,7 @@ impl Transaction {
 
     /// Remembers `e` so the attempt fails even if the body ignores it.
     fn doom(&mut self, e: StmError) -> StmError {
-        self.extras = true;
+        self.note_extras();
         if self.doomed.is_none() {
             self.doomed = Some(e.clone());
         }
@@ -621,7 +635,7 @@ impl Transaction {
 
     /// Keeps `write_index` in step after the log grew by one entry.
     fn index_last_write(&mut self) {
-        self.extras = true;
+        self.note_extras();
         let n = self.writes.len();
         if n == INDEX_FROM + 1 {
             let index = &mut self.write_index;
@@ -644,7 +658,7 @@ impl Transaction {
         &mut self,
         var: &TVar<T>,
     ) -> StmResult<T> {
-        if !self.extras {
+        if !self.extras() {
             let core: *const VarCore = var.core();
             if self.write_filter & filter_bit(core) == 0 {
                 if let Some((value, version)) = self.read_in_snapshot(var) {
@@ -753,7 +767,7 @@ impl Transaction {
         T: Send + Sync + 'static,
     {
         let core: *const VarCore = var.core();
-        if !self.extras && self.write_filter & filter_bit(core) == 0 {
+        if !self.extras() && self.write_filter & filter_bit(core) == 0 {
             // The common case, as in `read_in_snapshot`.
             let lock = &var.core().lock;
             let before = lock.load();
@@ -786,7 +800,7 @@ impl Transaction {
         T: Send + Sync + 'static,
     {
         let core: *const VarCore = var.core();
-        if self.extras || self.write_filter & filter_bit(core) != 0 {
+        if self.extras() || self.write_filter & filter_bit(core) != 0 {
             self.usable()?;
             if self.capturing > 0 {
                 self.captured.push(var.erased());
@@ -843,7 +857,7 @@ impl Transaction {
         T: Clone + Send + Sync + 'static,
         F: FnOnce(T) -> T,
     {
-        if !self.extras && self.writes.len() < INDEX_FROM {
+        if self.writes.len() < self.fast_writes_limit {
             let core: *const VarCore = var.core();
             let bit = filter_bit(core);
             if self.write_filter & bit == 0 {
@@ -924,7 +938,7 @@ impl Transaction {
         var: &TVar<T>,
         value: T,
     ) -> StmResult<()> {
-        if !self.extras && self.writes.len() < INDEX_FROM {
+        if self.writes.len() < self.fast_writes_limit {
             let core: *const VarCore = var.core();
             let bit = filter_bit(core);
             if self.write_filter & bit != 0 {
@@ -1062,7 +1076,7 @@ impl Transaction {
     // ---- or_else ------------------------------------------------------------
 
     pub(crate) fn checkpoint(&mut self) -> Checkpoint {
-        self.extras = true;
+        self.note_extras();
         self.branches += 1;
         let parent = std::mem::replace(&mut self.branch, self.branches);
         Checkpoint {
@@ -1139,14 +1153,14 @@ impl Transaction {
     /// Runs `hook` once, after the transaction commits and its writes are
     /// visible, in registration order. Dropped if the attempt aborts.
     pub fn on_commit<F: FnOnce() + 'static>(&mut self, hook: F) {
-        self.extras = true;
+        self.note_extras();
         self.commit_hooks.push(Box::new(hook));
     }
 
     /// Runs `hook` if this attempt fails (conflict, retry, error or panic).
     /// Registered again by each re-run, so it runs once per failed attempt.
     pub fn on_abort<F: FnOnce() + 'static>(&mut self, hook: F) {
-        self.extras = true;
+        self.note_extras();
         self.abort_hooks.push(Box::new(hook));
     }
 
@@ -1235,7 +1249,7 @@ impl Transaction {
     }
 
     fn begin_capture(&mut self) -> usize {
-        self.extras = true;
+        self.note_extras();
         self.capturing += 1;
         self.captured.len()
     }
@@ -1253,7 +1267,7 @@ impl Transaction {
     /// Runs an invariant or eager node, recording what it read.
     fn run_node(&mut self, node: &Arc<Node>, is_new: bool) -> StmResult<()> {
         self.usable()?;
-        self.extras = true;
+        self.note_extras();
         let meta = node.meta.load();
         if meta.is_locked() {
             self.count(Event::Conflict);
@@ -1451,7 +1465,7 @@ impl Transaction {
     /// new dependency edges, take a version, validate, publish, unlock, wake.
     #[inline]
     pub(crate) fn commit(&mut self) -> Result<(), CommitError> {
-        if !self.extras {
+        if !self.extras() {
             if let Some(result) = self.commit_plain() {
                 return result;
             }
