@@ -662,12 +662,29 @@ impl Transaction {
             let core: *const VarCore = var.core();
             if self.write_filter & filter_bit(core) == 0 {
                 if let Some((value, version)) = self.read_in_snapshot(var) {
-                    self.reads.push(ReadEntry { core, version });
+                    self.push_read(ReadEntry { core, version });
                     return Ok(value);
                 }
             }
         }
         self.read_var_full(var)
+    }
+
+    /// Logs a read. Growing the log is out of line, so the common push
+    /// keeps the caller's registers.
+    #[inline]
+    fn push_read(&mut self, entry: ReadEntry) {
+        if self.reads.len() < self.reads.capacity() {
+            self.reads.push(entry);
+        } else {
+            self.push_read_growing(entry);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn push_read_growing(&mut self, entry: ReadEntry) {
+        self.reads.push(entry);
     }
 
     /// The committed value and its version, if the variable is unlocked and
@@ -781,7 +798,7 @@ impl Transaction {
                 };
                 if lock.load() == before {
                     let result = f(value);
-                    self.reads.push(ReadEntry {
+                    self.push_read(ReadEntry {
                         core,
                         version: before.version(),
                     });
@@ -1732,7 +1749,7 @@ impl Transaction {
             Some(read) => read,
             None => self.read_committed(cell)?,
         };
-        self.reads.push(ReadEntry { core, version });
+        self.push_read(ReadEntry { core, version });
         if let Some((value, computed_at)) = cached {
             // The value may come from a fill that completed after the check
             // above (we may even have waited for it): its dependencies are
