@@ -660,7 +660,9 @@ impl Transaction {
     ) -> StmResult<T> {
         if !self.extras() {
             let core: *const VarCore = var.core();
-            if self.write_filter & filter_bit(core) == 0 {
+            // Most reads come before any write: an empty filter needs no bit.
+            let filter = self.write_filter;
+            if filter == 0 || filter & filter_bit(core) == 0 {
                 if let Some((value, version)) = self.read_in_snapshot(var) {
                     self.push_read(ReadEntry { core, version });
                     return Ok(value);
@@ -784,7 +786,8 @@ impl Transaction {
         T: Send + Sync + 'static,
     {
         let core: *const VarCore = var.core();
-        if !self.extras() && self.write_filter & filter_bit(core) == 0 {
+        let filter = self.write_filter;
+        if !self.extras() && (filter == 0 || filter & filter_bit(core) == 0) {
             // The common case, as in `read_in_snapshot`.
             let lock = &var.core().lock;
             let before = lock.load();
