@@ -417,9 +417,17 @@ impl Transaction {
         self.mode = Mode::Normal;
         self.capturing = 0;
         self.undo.clear();
-        self.commit_hooks.clear();
-        self.rolled_back_hooks.clear();
-        self.abort_hooks.clear();
+        // Most attempts with extras have no hooks: skip the calls that drop
+        // empty lists of them.
+        for hooks in [
+            &mut self.commit_hooks,
+            &mut self.rolled_back_hooks,
+            &mut self.abort_hooks,
+        ] {
+            if !hooks.is_empty() {
+                hooks.clear();
+            }
+        }
         self.doomed = None;
         self.captured.clear();
         self.ran.clear();
@@ -1452,17 +1460,19 @@ impl Transaction {
             if next < self.writes.len() {
                 continue;
             }
-            fresh.retain(|(node, deps)| {
-                if !self.wrote_any(deps) {
-                    return true;
-                }
-                if node.is_invariant() {
-                    due.invariants.push(node.clone());
-                } else {
-                    due.eager.push(node.clone());
-                }
-                false
-            });
+            if !fresh.is_empty() {
+                fresh.retain(|(node, deps)| {
+                    if !self.wrote_any(deps) {
+                        return true;
+                    }
+                    if node.is_invariant() {
+                        due.invariants.push(node.clone());
+                    } else {
+                        due.eager.push(node.clone());
+                    }
+                    false
+                });
+            }
             if let Some(node) = due.eager.pop() {
                 eager_runs += 1;
                 if eager_runs > 10_000 {
@@ -1475,6 +1485,11 @@ impl Transaction {
         }
         for node in &due.invariants {
             self.run_node(node, false)?;
+        }
+        if fresh.capacity() == 0 {
+            // Nothing to drop and nothing allocated (the common case): skip
+            // the call that would find that out.
+            std::mem::forget(fresh);
         }
         Ok(())
     }
