@@ -1454,8 +1454,10 @@ impl Transaction {
                     core.for_each_dependent(|node| due.add(node));
                 }
             }
-            for cache in due.lazy.drain(..) {
-                cache.invalidate(self)?;
+            if !due.lazy.is_empty() {
+                for cache in due.lazy.drain(..) {
+                    cache.invalidate(self)?;
+                }
             }
             if next < self.writes.len() {
                 continue;
