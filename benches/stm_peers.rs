@@ -12,6 +12,8 @@ use criterion::measurement::WallTime;
 use criterion::{black_box, BenchmarkGroup};
 use std::future::Future;
 use std::pin::pin;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use std::sync::atomic::{AtomicI64, AtomicU64};
 use std::task::{Context, Poll, Waker};
 
 const ACCOUNTS: usize = 64;
@@ -130,7 +132,7 @@ impl Bank for AsyncStm {
 /// nesting check, no reclamation, no invariants or caches, no panic safety:
 /// what the same commit costs when nothing else is promised.
 struct HandTl2 {
-    clock: std::sync::atomic::AtomicU64,
+    clock: AtomicU64,
     accounts: Vec<HandTl2Account>,
 }
 
@@ -139,8 +141,8 @@ struct HandTl2 {
 /// writing neighbouring accounts do not take the line from each other.
 #[repr(align(64))]
 struct HandTl2Account {
-    word: std::sync::atomic::AtomicU64,
-    balance: std::sync::atomic::AtomicI64,
+    word: AtomicU64,
+    balance: AtomicI64,
 }
 
 impl HandTl2 {
@@ -148,7 +150,6 @@ impl HandTl2 {
     /// (`None`: locked, or changed since `at`).
     #[inline]
     fn read(account: &HandTl2Account, at: u64) -> Option<(i64, u64)> {
-        use std::sync::atomic::Ordering::Acquire;
         let word = account.word.load(Acquire);
         if word & 1 != 0 || word >> 1 > at {
             return None;
@@ -160,7 +161,6 @@ impl HandTl2 {
     /// One attempt; `false` after a conflict, with nothing changed.
     #[inline]
     fn try_transfer(&self, from: usize, to: usize) -> bool {
-        use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
         let at = self.clock.load(Acquire);
         let (a, b) = (&self.accounts[from], &self.accounts[to]);
         let (Some((va, wa)), Some((vb, wb))) = (Self::read(a, at), Self::read(b, at)) else {
@@ -192,7 +192,6 @@ impl HandTl2 {
 impl Bank for HandTl2 {
     const NAME: &'static str = "hand-written TL2";
     fn new() -> Self {
-        use std::sync::atomic::{AtomicI64, AtomicU64};
         HandTl2 {
             clock: AtomicU64::new(0),
             accounts: (0..ACCOUNTS)
@@ -210,7 +209,7 @@ impl Bank for HandTl2 {
     }
     fn total(&self) -> i64 {
         'attempt: loop {
-            let at = self.clock.load(std::sync::atomic::Ordering::Acquire);
+            let at = self.clock.load(Acquire);
             let mut sum = 0;
             for account in &self.accounts {
                 match Self::read(account, at) {

@@ -4,19 +4,17 @@ use crate::error::{Abort, ErrorKind, Failure, StmError, StmResult, TransactionEr
 use crate::lease::{outside_transaction, Lease};
 use crate::serial::{self, SerialToken};
 use crate::stats::Event;
-use crate::transaction::{CommitError, Transaction};
+use crate::transaction::{drop_list, CommitError, Transaction};
 use std::convert::Infallible;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
 /// Runs hooks outside the transaction, so they may start transactions.
 #[inline]
 fn run_hooks(hooks: Vec<Box<dyn FnOnce()>>) {
-    if !hooks.is_empty() {
+    if hooks.is_empty() {
+        drop_list(hooks);
+    } else {
         run_some_hooks(hooks);
-    } else if hooks.capacity() == 0 {
-        // Nothing to drop and nothing allocated (the common case): skip the
-        // call that would find that out.
-        std::mem::forget(hooks);
     }
 }
 

@@ -35,14 +35,18 @@ struct Owner;
 
 impl Drop for Owner {
     fn drop(&mut self) {
-        let _ = CURRENT.try_with(|current| {
-            let spare = current.replace(GONE);
-            if spare > GONE {
-                // SAFETY: a value above `GONE` is the pointer of a leaked
-                // `Box` that nothing else holds (see `Lease::drop`).
-                drop(unsafe { Box::from_raw(spare as *mut Transaction) });
-            }
-        });
+        let _ = CURRENT.try_with(|current| free_logs(current.replace(GONE)));
+    }
+}
+
+/// Frees the logs a word taken out of `CURRENT` (or out of a lease) points
+/// to, if it is a pointer at all: a value above `GONE`.
+fn free_logs(word: usize) {
+    if word > GONE {
+        // SAFETY: a value above `GONE` is the pointer of a leaked `Box`.
+        // Whoever passes it here took it out of `CURRENT` or out of an
+        // ending lease, the only two places that hold it.
+        drop(unsafe { Box::from_raw(word as *mut Transaction) });
     }
 }
 
@@ -97,17 +101,18 @@ impl Drop for Lease {
         if self.keep {
             CURRENT.with(|c| c.set(self.tx.as_ptr() as usize));
         } else {
-            Lease::free(self.tx);
+            Lease::end_on_exit(self.tx);
         }
     }
 }
 
 impl Lease {
+    /// Ends a lease taken while the thread exits: nothing will keep the
+    /// logs, so they are freed.
     #[cold]
     #[inline(never)]
-    fn free(tx: NonNull<Transaction>) {
-        // SAFETY: the lease owned this `Box` pointer and is ending.
-        drop(unsafe { Box::from_raw(tx.as_ptr()) });
+    fn end_on_exit(tx: NonNull<Transaction>) {
+        free_logs(tx.as_ptr() as usize);
         let _ = CURRENT.try_with(|c| c.set(GONE));
     }
 }
@@ -150,12 +155,7 @@ pub(crate) fn outside_transaction(f: impl FnOnce()) {
     impl Drop for Restore {
         fn drop(&mut self) {
             if self.0 {
-                let left = CURRENT.with(|c| c.replace(RUNNING));
-                if left > GONE {
-                    // SAFETY: a value above `GONE` is a `Box` pointer that a
-                    // transaction inside `f` handed back; nothing else holds it.
-                    drop(unsafe { Box::from_raw(left as *mut Transaction) });
-                }
+                free_logs(CURRENT.with(|c| c.replace(RUNNING)));
             }
         }
     }

@@ -797,27 +797,42 @@ impl Transaction {
         let filter = self.write_filter;
         if !self.extras() && (filter == 0 || filter & filter_bit(core) == 0) {
             // The common case, as in `read_in_snapshot`.
-            let lock = &var.core().lock;
-            let before = lock.load();
+            let before = var.core().lock.load();
             if !before.is_locked() && before.version() <= self.read_version {
-                let inline;
-                let value = if is_inline::<T>() {
-                    inline = var.inner.load_inline();
-                    &inline
-                } else {
-                    var.inner.value_ref(self.guard())
-                };
-                if lock.load() == before {
-                    let result = f(value);
-                    self.push_read(ReadEntry {
-                        core,
-                        version: before.version(),
-                    });
-                    return Ok(result);
+                match self.lend_if_unchanged(var, before, f) {
+                    Ok(result) => return Ok(result),
+                    Err(back) => return self.read_var_with_full(var, back),
                 }
             }
         }
         self.read_var_with_full(var, f)
+    }
+
+    /// Lends the committed value of `var` to `f` and logs the read, if the
+    /// lock word is still `before` (unlocked, within the snapshot) once the
+    /// value is in hand; hands `f` back otherwise.
+    #[inline]
+    fn lend_if_unchanged<T, R, F>(&mut self, var: &TVar<T>, before: LockWord, f: F) -> Result<R, F>
+    where
+        T: Send + Sync + 'static,
+        F: FnOnce(&T) -> R,
+    {
+        let inline;
+        let value = if is_inline::<T>() {
+            inline = var.inner.load_inline();
+            &inline
+        } else {
+            var.inner.value_ref(self.guard())
+        };
+        if var.core().lock.load() != before {
+            return Err(f);
+        }
+        let result = f(value);
+        self.push_read(ReadEntry {
+            core: var.core(),
+            version: before.version(),
+        });
+        Ok(result)
     }
 
     /// The rest of `read_var_with`: the attempt's own writes, extras, a
@@ -840,27 +855,17 @@ impl Transaction {
                 });
             }
         }
-        let lock = &var.core().lock;
+        let mut f = f;
         let mut spins = 0u32;
         loop {
-            let before = self.word_in_snapshot(lock, &mut spins)?;
-            let inline;
-            let value = if is_inline::<T>() {
-                inline = var.inner.load_inline();
-                &inline
-            } else {
-                var.inner.value_ref(self.guard())
-            };
-            if lock.load() != before {
-                crate::backoff::spin(&mut spins);
-                continue;
+            let before = self.word_in_snapshot(&var.core().lock, &mut spins)?;
+            match self.lend_if_unchanged(var, before, f) {
+                Ok(result) => return Ok(result),
+                Err(back) => {
+                    f = back;
+                    crate::backoff::spin(&mut spins);
+                }
             }
-            let result = f(value);
-            self.reads.push(ReadEntry {
-                core,
-                version: before.version(),
-            });
-            return Ok(result);
         }
     }
 
@@ -1488,11 +1493,7 @@ impl Transaction {
         for node in &due.invariants {
             self.run_node(node, false)?;
         }
-        if fresh.capacity() == 0 {
-            // Nothing to drop and nothing allocated (the common case): skip
-            // the call that would find that out.
-            std::mem::forget(fresh);
-        }
+        drop_list(fresh);
         Ok(())
     }
 
@@ -1915,6 +1916,19 @@ fn lock_spinning(lock: &VersionedLock) -> Option<Locked> {
         if let Some(locked) = lock.try_lock() {
             return Some(locked);
         }
+    }
+}
+
+/// Drops `list`, skipping the out-of-line drop call when it holds no
+/// allocation: lists on the commit paths are mostly empty, never allocated,
+/// and the call would only find that out. (A list of zero-sized values
+/// reports the largest capacity, so it is dropped as usual.)
+#[inline]
+pub(crate) fn drop_list<T>(list: Vec<T>) {
+    if list.capacity() == 0 {
+        std::mem::forget(list);
+    } else {
+        drop(list);
     }
 }
 
