@@ -159,9 +159,18 @@ impl Participant {
     #[inline]
     pub fn leave(&mut self) {
         if self.seq % 2 == 1 {
-            self.seq += 1;
-            self.slot.seq.store(self.seq, Ordering::Release);
+            self.leave_entered();
         }
+    }
+
+    /// `leave`, for a caller that knows a transaction is announced; returns
+    /// how many this participant has ended.
+    #[inline]
+    pub fn leave_entered(&mut self) -> u64 {
+        debug_assert!(self.seq % 2 == 1, "leave without entering");
+        self.seq += 1;
+        self.slot.seq.store(self.seq, Ordering::Release);
+        self.seq / 2
     }
 }
 

@@ -166,8 +166,6 @@ pub struct Transaction {
     /// Announces the running attempt, so variables it may still point to are
     /// not freed under it (see `reclaim.rs`).
     participant: Participant,
-    /// Attempts ended since the thread's retired handles were last collected.
-    since_collect: u32,
     /// Whether an attempt of this thread has pinned the epoch collector:
     /// from then on every collection pushes it along.
     uses_epoch: bool,
@@ -236,8 +234,9 @@ impl fmt::Debug for Transaction {
     }
 }
 
-/// Attempts between two collections of the thread's retired handles.
-const COLLECT_EVERY: u32 = 64;
+/// Attempts between two collections of the thread's retired handles
+/// (counted by the participant, which announces each one).
+const COLLECT_EVERY: u64 = 64;
 
 /// Log entries a thread keeps buffer space for between transactions.
 const KEEP: usize = 1024;
@@ -289,7 +288,6 @@ impl Transaction {
             read_version: 0,
             clock_seen: 0,
             participant: reclaim::global::register(),
-            since_collect: 0,
             uses_epoch: false,
             guard: None,
             reads: Vec::new(),
@@ -356,16 +354,10 @@ impl Transaction {
         self.write_filter = 0;
         self.wrote_dependents = false;
         self.dependents_ran = false;
-        self.since_collect += 1;
-        if self.extras()
-            || oversized
-            || !self.boxed.is_empty()
-            || self.guard.is_some()
-            || self.since_collect >= COLLECT_EVERY
-        {
+        if self.extras() || oversized || self.guard.is_some() {
             self.clear_the_long_way(oversized);
-        } else {
-            self.participant.leave();
+        } else if self.participant.leave_entered() % COLLECT_EVERY == 0 {
+            self.collect_garbage();
         }
     }
 
@@ -386,8 +378,7 @@ impl Transaction {
         if self.guard.take().is_some() {
             self.uses_epoch = true;
         }
-        self.participant.leave();
-        if self.since_collect >= COLLECT_EVERY {
+        if self.participant.leave_entered() % COLLECT_EVERY == 0 {
             self.collect_garbage();
         }
     }
@@ -400,7 +391,6 @@ impl Transaction {
     /// other threads held the epoch back for a while.
     #[cold]
     fn collect_garbage(&mut self) {
-        self.since_collect = 0;
         reclaim::global::collect();
         if self.uses_epoch {
             epoch::pin().flush();
@@ -551,12 +541,15 @@ impl Transaction {
         }
     }
 
-    /// Buffers `value` for `var`.
+    /// Buffers `value` for `var`. A boxed value pins the epoch guard its
+    /// commit will publish it under, so an attempt with boxed values always
+    /// holds one (`clear` and the commit test only the guard).
     #[inline]
     fn new_slot<T: Send + Sync + 'static>(&mut self, var: &TVar<T>, value: T) -> Slot {
         if is_inline::<T>() {
             Slot::Bits(to_bits(&value))
         } else {
+            self.guard();
             self.boxed.push(BoxedValue {
                 var: var.erased(),
                 value: Some(Box::new(value)),
@@ -1063,12 +1056,10 @@ impl Transaction {
             // variable is freed only after the attempt ends (reclaim.rs).
             let word = unsafe { &*r.core }.lock.load();
             if word.is_locked() {
-                if !own_locks {
+                // Ours if we wrote it (every written variable is locked
+                // now); a held word keeps the version it was locked at.
+                if !own_locks || self.find_write(r.core).is_none() || word.version() != r.version {
                     return false;
-                }
-                match self.find_write(r.core) {
-                    Some(i) if self.writes[i].locked.version() == r.version => {}
-                    _ => return false,
                 }
             } else if word.version() != r.version {
                 return false;
@@ -1078,16 +1069,9 @@ impl Transaction {
             for w in self.writes.iter().filter(|w| w.read_at != NOT_READ) {
                 // SAFETY: written variables live until the attempt ends.
                 let word = unsafe { &*w.core }.lock.load();
-                let version = if word.is_locked() {
-                    if !own_locks {
-                        return false;
-                    }
-                    // Locked by this commit (every written variable is).
-                    w.locked.version()
-                } else {
-                    word.version()
-                };
-                if version != w.read_at {
+                // Locked, it is locked by this commit (every written variable
+                // is), at the version it was locked at.
+                if (word.is_locked() && !own_locks) || word.version() != w.read_at {
                     return false;
                 }
             }
@@ -1612,9 +1596,6 @@ impl Transaction {
     /// and another still locked waits.
     #[inline]
     fn publish_writes(&mut self, write_version: Version) {
-        if !self.boxed.is_empty() {
-            self.guard();
-        }
         for w in self.writes.iter() {
             // SAFETY: written variables live until the attempt ends.
             let core = unsafe { &*w.core };
