@@ -139,15 +139,14 @@ where
     F: FnMut(&mut Transaction) -> Result<T, Abort<E>>,
 {
     let mut tx = Lease::take();
-    tx.serial = false;
     let mut retries = Retries::new();
     loop {
-        retries.before_attempt(&mut tx);
         tx.begin();
+        let serial = retries.token.is_some();
         // The commit runs invariant checks and eager caches: user code that
         // may panic like the body (it runs before any lock is taken).
         let outcome = catch_unwind(AssertUnwindSafe(|| match body(&mut tx) {
-            Ok(value) => match commit_through_gate(&mut tx) {
+            Ok(value) => match commit_through_gate(&mut tx, serial) {
                 Ok(()) => Ok(value),
                 Err(e) => Err(Abort::Stm(e.into())),
             },
@@ -155,7 +154,7 @@ where
         }));
         match outcome {
             Ok(Ok(value)) => {
-                if tx.has_extras() || retries.token.is_some() {
+                if tx.has_extras() || serial {
                     let hooks = tx.finish_commit();
                     leave(tx, retries.token, hooks);
                 } else {
@@ -192,6 +191,8 @@ where
                 resume_unwind(panic);
             }
         }
+        // Only a failed attempt gets here: the first one needs no check.
+        retries.before_attempt(&mut tx);
     }
 }
 
@@ -218,7 +219,6 @@ impl Retries {
     fn before_attempt(&mut self, tx: &mut Transaction) {
         if self.failures >= serial::SERIAL_AFTER && self.token.is_none() {
             self.token = Some(SerialToken::acquire());
-            tx.serial = true;
             tx.count(Event::SerialRun);
         }
     }
@@ -247,9 +247,7 @@ impl Retries {
                 let waiter = tx.prepare_wait()?;
                 run_hooks(tx.abort_attempt());
                 // Never sleep holding the token: writers wait for it.
-                if self.token.take().is_some() {
-                    tx.serial = false;
-                }
+                self.token = None;
                 self.failures = 0;
                 waiter.park();
                 Ok(())
@@ -267,9 +265,9 @@ impl Retries {
 /// (its checks' included) are validated after the wait like any other, so a
 /// change the lone transaction made to them still fails the commit.
 #[inline]
-fn commit_through_gate(tx: &mut Transaction) -> Result<(), CommitError> {
+fn commit_through_gate(tx: &mut Transaction, serial: bool) -> Result<(), CommitError> {
     loop {
-        match tx.commit() {
+        match tx.commit(serial) {
             Err(CommitError::SerialGate) => serial::wait_gate(),
             other => return other,
         }

@@ -221,7 +221,6 @@ pub struct Transaction {
     fast_writes_limit: usize,
     /// This thread's statistics (a transaction never leaves its thread).
     counters: ThreadCounters,
-    pub(crate) serial: bool,
 }
 
 impl fmt::Debug for Transaction {
@@ -313,7 +312,6 @@ impl Transaction {
             meta_reads: Vec::new(),
             fast_writes_limit: INDEX_FROM,
             counters: ThreadCounters::current(),
-            serial: false,
         }
     }
 
@@ -1486,18 +1484,18 @@ impl Transaction {
     /// Publishes the attempt (TL2): run dependents, lock the write set, attach
     /// new dependency edges, take a version, validate, publish, unlock, wake.
     #[inline]
-    pub(crate) fn commit(&mut self) -> Result<(), CommitError> {
+    pub(crate) fn commit(&mut self, serial: bool) -> Result<(), CommitError> {
         if !self.extras() {
-            if let Some(result) = self.commit_plain() {
+            if let Some(result) = self.commit_plain(serial) {
                 return result;
             }
         }
-        self.commit_with_nodes()
+        self.commit_with_nodes(serial)
     }
 
     /// The commit of an attempt that ran or must run nodes, or used extras.
     #[inline(never)]
-    fn commit_with_nodes(&mut self) -> Result<(), CommitError> {
+    fn commit_with_nodes(&mut self, serial: bool) -> Result<(), CommitError> {
         if let Some(e) = self.doomed.clone() {
             return Err(e.into());
         }
@@ -1519,7 +1517,7 @@ impl Transaction {
             self.count(Event::LockConflict);
             return Err(CommitError::Conflict);
         }
-        if !self.serial && serial::active() {
+        if !serial && serial::active() {
             self.unlock_all(locked, None);
             self.unlock_metas(None);
             return Err(CommitError::SerialGate);
@@ -1557,7 +1555,7 @@ impl Transaction {
     /// it wrote has ever had a dependent: no node to run, no edge to attach,
     /// no meta lock. `None` sends the attempt the long way.
     #[inline]
-    fn commit_plain(&mut self) -> Option<Result<(), CommitError>> {
+    fn commit_plain(&mut self, serial: bool) -> Option<Result<(), CommitError>> {
         if self.writes.is_empty() {
             self.count(Event::Commit);
             return Some(Ok(()));
@@ -1567,15 +1565,15 @@ impl Transaction {
         }
         // Every `dependents_seen` is 0, the generation read when written (a
         // dependent attached since then fails the lock loop's check).
-        Some(self.lock_and_publish())
+        Some(self.lock_and_publish(serial))
     }
 
     /// Locks the write set, takes a version, validates and publishes, for an
     /// attempt with nothing but reads and writes.
     #[inline]
-    fn lock_and_publish(&mut self) -> Result<(), CommitError> {
+    fn lock_and_publish(&mut self, serial: bool) -> Result<(), CommitError> {
         let locked = self.lock_write_set()?;
-        if !self.serial && serial::active() {
+        if !serial && serial::active() {
             self.unlock_all(locked, None);
             return Err(CommitError::SerialGate);
         }
