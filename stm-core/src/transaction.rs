@@ -179,8 +179,12 @@ pub struct Transaction {
     /// Whether a variable had dependents when this attempt wrote it: then
     /// the commit must run them (the long way).
     wrote_dependents: bool,
-    /// One bit per address hash of a written variable: most reads of
-    /// variables the attempt did not write skip the write-log scan.
+    /// The inlined paths' filter: while the attempt is plain, one bit per
+    /// address hash of a written variable (most reads of variables it did not
+    /// write skip the write-log scan); once it has extras, every bit, which
+    /// sends every read the long way with a single test.
+    fast_filter: u64,
+    /// The filter itself once the attempt has extras (see `filter`).
     write_filter: u64,
     /// Write-log positions by variable, kept only while the log is longer
     /// than `INDEX_FROM`: a scan would make big transactions quadratic.
@@ -293,6 +297,7 @@ impl Transaction {
             writes: Vec::new(),
             boxed: Vec::new(),
             wrote_dependents: false,
+            fast_filter: 0,
             write_filter: 0,
             write_index: HashMap::new(),
             undo: Vec::new(),
@@ -349,7 +354,7 @@ impl Transaction {
         // Plain data: clearing only resets the lengths.
         self.reads.clear();
         self.writes.clear();
-        self.write_filter = 0;
+        self.fast_filter = 0;
         self.wrote_dependents = false;
         self.dependents_ran = false;
         if self.extras() || oversized || self.guard.is_some() {
@@ -399,6 +404,7 @@ impl Transaction {
     #[cold]
     fn clear_extras(&mut self) {
         self.fast_writes_limit = INDEX_FROM;
+        self.write_filter = 0;
         self.write_index.clear();
         self.branch = 0;
         self.branches = 0;
@@ -493,10 +499,35 @@ impl Transaction {
         self.fast_writes_limit == 0
     }
 
-    /// Sends the rest of the attempt the long way (see `fast_writes_limit`).
+    /// Sends the rest of the attempt the long way (see `fast_writes_limit`
+    /// and `fast_filter`).
     #[inline]
     fn note_extras(&mut self) {
-        self.fast_writes_limit = 0;
+        if !self.extras() {
+            self.fast_writes_limit = 0;
+            self.write_filter = self.fast_filter;
+            self.fast_filter = u64::MAX;
+        }
+    }
+
+    /// One bit per address hash of a written variable.
+    #[inline]
+    fn filter(&self) -> u64 {
+        if self.extras() {
+            self.write_filter
+        } else {
+            self.fast_filter
+        }
+    }
+
+    /// Sets `core`'s bit in the filter.
+    #[inline]
+    fn mark_written(&mut self, core: *const VarCore) {
+        if self.extras() {
+            self.write_filter |= filter_bit(core);
+        } else {
+            self.fast_filter |= filter_bit(core);
+        }
     }
 
     /// Counts `event` in this thread's statistics.
@@ -623,7 +654,7 @@ impl Transaction {
 
     #[inline]
     fn find_write(&self, core: *const VarCore) -> Option<usize> {
-        if self.write_filter & filter_bit(core) == 0 {
+        if self.filter() & filter_bit(core) == 0 {
             return None;
         }
         if self.writes.len() > INDEX_FROM {
@@ -657,15 +688,14 @@ impl Transaction {
         &mut self,
         var: &TVar<T>,
     ) -> StmResult<T> {
-        if !self.extras() {
-            let core: *const VarCore = var.core();
-            // Most reads come before any write: an empty filter needs no bit.
-            let filter = self.write_filter;
-            if filter == 0 || filter & filter_bit(core) == 0 {
-                if let Some((value, version)) = self.read_in_snapshot(var) {
-                    self.push_read(ReadEntry { core, version });
-                    return Ok(value);
-                }
+        let core: *const VarCore = var.core();
+        // Most reads come before any write: an empty filter needs no bit.
+        // An attempt with extras has every bit set.
+        let filter = self.fast_filter;
+        if filter == 0 || filter & filter_bit(core) == 0 {
+            if let Some((value, version)) = self.read_in_snapshot(var) {
+                self.push_read(ReadEntry { core, version });
+                return Ok(value);
             }
         }
         self.read_var_full(var)
@@ -785,8 +815,8 @@ impl Transaction {
         T: Send + Sync + 'static,
     {
         let core: *const VarCore = var.core();
-        let filter = self.write_filter;
-        if !self.extras() && (filter == 0 || filter & filter_bit(core) == 0) {
+        let filter = self.fast_filter;
+        if filter == 0 || filter & filter_bit(core) == 0 {
             // The common case, as in `read_in_snapshot`.
             let before = var.core().lock.load();
             if !before.is_locked() && before.version() <= self.read_version {
@@ -834,7 +864,7 @@ impl Transaction {
         T: Send + Sync + 'static,
     {
         let core: *const VarCore = var.core();
-        if self.extras() || self.write_filter & filter_bit(core) != 0 {
+        if self.extras() || self.filter() & filter_bit(core) != 0 {
             self.usable()?;
             if self.capturing > 0 {
                 self.captured.push(var.erased());
@@ -884,10 +914,10 @@ impl Transaction {
         if self.writes.len() < self.fast_writes_limit {
             let core: *const VarCore = var.core();
             let bit = filter_bit(core);
-            if self.write_filter & bit == 0 {
+            if self.fast_filter & bit == 0 {
                 if let Some((value, version)) = self.read_in_snapshot(var) {
                     let slot = self.new_slot(var, f(value));
-                    self.write_filter |= bit;
+                    self.fast_filter |= bit;
                     let mut entry = WriteEntry::new(core, slot, 0);
                     entry.read_at = version;
                     self.push_write(entry);
@@ -930,7 +960,7 @@ impl Transaction {
         var: &TVar<T>,
     ) -> StmResult<Option<&mut T>> {
         let core: *const VarCore = var.core();
-        if self.write_filter & filter_bit(core) == 0 {
+        if self.filter() & filter_bit(core) == 0 {
             return Ok(None);
         }
         self.usable()?;
@@ -965,7 +995,7 @@ impl Transaction {
         if self.writes.len() < self.fast_writes_limit {
             let core: *const VarCore = var.core();
             let bit = filter_bit(core);
-            if self.write_filter & bit != 0 {
+            if self.fast_filter & bit != 0 {
                 if let Some(i) = self.writes.iter().rposition(|w| w.core == core) {
                     let mut slot = self.writes[i].value;
                     self.set_slot(&mut slot, value);
@@ -973,7 +1003,7 @@ impl Transaction {
                     return Ok(());
                 }
             }
-            self.write_filter |= bit;
+            self.fast_filter |= bit;
             let slot = self.new_slot(var, value);
             self.push_write(WriteEntry::new(core, slot, 0));
             return Ok(());
@@ -1015,7 +1045,7 @@ impl Transaction {
                 self.writes[i].branch = self.branch;
             }
             None => {
-                self.write_filter |= filter_bit(core);
+                self.mark_written(core);
                 let slot = self.new_slot(var, value);
                 self.push_write(WriteEntry::new(core, slot, self.branch));
                 if self.writes.len() > INDEX_FROM {
@@ -1129,6 +1159,7 @@ impl Transaction {
             }
         }
         self.writes.truncate(cp.writes);
+        // Only attempts with extras roll back.
         self.write_filter = self.writes.iter().fold(0, |f, w| f | filter_bit(w.core));
         self.commit_hooks.truncate(cp.commit_hooks);
         self.ran.truncate(cp.ran);

@@ -1415,6 +1415,50 @@ fn one_transaction_reads_and_writes_100_000_variables() {
     assert_eq!(read_only, sum + N as u64);
 }
 
+/// Writes made on the inlined paths stay visible to the attempt after it
+/// starts taking the long way (a hook, an `or_else`, a long write log), and
+/// variables it never wrote still read their committed values.
+#[test]
+fn own_writes_stay_visible_when_an_attempt_turns_to_the_long_way() {
+    let ints: Vec<TVar<i64>> = (0..40).map(TVar::new).collect();
+    let name = TVar::new(String::from("old"));
+    let untouched = TVar::new(7i64);
+    atomically(|tx| {
+        ints[0].write(tx, 100)?;
+        ints[1].modify(tx, |v| v + 100)?;
+        name.write(tx, String::from("new"))?;
+        tx.on_commit(|| {});
+        assert_eq!(ints[0].read(tx)?, 100);
+        assert_eq!(ints[1].read(tx)?, 101);
+        assert_eq!(name.read(tx)?, "new");
+        assert_eq!(untouched.read(tx)?, 7);
+        tx.or_else(|tx| ints[2].write(tx, 102), |_| unreachable!())?;
+        // Past the write index's threshold.
+        for (i, v) in ints.iter().enumerate().skip(3) {
+            v.write(tx, 100 + i as i64)?;
+        }
+        for (i, v) in ints.iter().enumerate() {
+            assert_eq!(v.read(tx)?, 100 + i as i64);
+            assert_eq!(v.read_with(tx, |x| *x)?, 100 + i as i64);
+        }
+        assert_eq!(untouched.read(tx)?, 7);
+        Ok(())
+    });
+    assert!(ints
+        .iter()
+        .enumerate()
+        .all(|(i, v)| v.load() == 100 + i as i64));
+    assert_eq!(name.load(), "new");
+    // The next attempt on this thread starts plain again.
+    atomically(|tx| {
+        assert_eq!(ints[5].read(tx)?, 105);
+        ints[5].write(tx, 5)?;
+        assert_eq!(ints[5].read(tx)?, 5);
+        Ok(())
+    });
+    assert_eq!(ints[5].load(), 5);
+}
+
 // ---- progress ---------------------------------------------------------------------
 
 /// A long, slow reader against two writers that never stop: it keeps losing
