@@ -359,7 +359,7 @@ impl Transaction {
         self.dependents_ran = false;
         if self.extras() || oversized || self.guard.is_some() {
             self.clear_the_long_way(oversized);
-        } else if self.participant.leave_entered() % COLLECT_EVERY == 0 {
+        } else if self.participant.leave_entered().is_multiple_of(COLLECT_EVERY) {
             self.collect_garbage();
         }
     }
@@ -381,7 +381,7 @@ impl Transaction {
         if self.guard.take().is_some() {
             self.uses_epoch = true;
         }
-        if self.participant.leave_entered() % COLLECT_EVERY == 0 {
+        if self.participant.leave_entered().is_multiple_of(COLLECT_EVERY) {
             self.collect_garbage();
         }
     }
