@@ -294,7 +294,7 @@ impl Transaction {
             uses_epoch: false,
             guard: None,
             reads: Vec::new(),
-            writes: Vec::new(),
+            writes: Vec::with_capacity(INDEX_FROM),
             boxed: Vec::new(),
             wrote_dependents: false,
             fast_filter: 0,
@@ -359,7 +359,11 @@ impl Transaction {
         self.dependents_ran = false;
         if self.extras() || oversized || self.guard.is_some() {
             self.clear_the_long_way(oversized);
-        } else if self.participant.leave_entered().is_multiple_of(COLLECT_EVERY) {
+        } else if self
+            .participant
+            .leave_entered()
+            .is_multiple_of(COLLECT_EVERY)
+        {
             self.collect_garbage();
         }
     }
@@ -381,7 +385,11 @@ impl Transaction {
         if self.guard.take().is_some() {
             self.uses_epoch = true;
         }
-        if self.participant.leave_entered().is_multiple_of(COLLECT_EVERY) {
+        if self
+            .participant
+            .leave_entered()
+            .is_multiple_of(COLLECT_EVERY)
+        {
             self.collect_garbage();
         }
     }
@@ -652,6 +660,24 @@ impl Transaction {
         self.writes.push(entry);
     }
 
+    /// `push_write` for the inlined paths, whose log is shorter than
+    /// `INDEX_FROM`: the log always has room for that many entries.
+    #[inline]
+    fn push_write_short(&mut self, entry: WriteEntry) {
+        // SAFETY: written variables live until the attempt ends (reclaim.rs).
+        let core = unsafe { &*entry.core };
+        self.wrote_dependents |= core.dependents_generation() != 0;
+        let len = self.writes.len();
+        debug_assert!(len < INDEX_FROM && self.writes.capacity() >= INDEX_FROM);
+        // SAFETY: `len < INDEX_FROM <= capacity` (the log is created with
+        // that capacity and `trim` never shrinks it below `KEEP`): the slot
+        // is allocated and unused, and written before the length covers it.
+        unsafe {
+            self.writes.as_mut_ptr().add(len).write(entry);
+            self.writes.set_len(len + 1);
+        }
+    }
+
     #[inline]
     fn find_write(&self, core: *const VarCore) -> Option<usize> {
         if self.filter() & filter_bit(core) == 0 {
@@ -920,7 +946,7 @@ impl Transaction {
                     self.fast_filter |= bit;
                     let mut entry = WriteEntry::new(core, slot, 0);
                     entry.read_at = version;
-                    self.push_write(entry);
+                    self.push_write_short(entry);
                     return Ok(());
                 }
             }
@@ -1005,7 +1031,7 @@ impl Transaction {
             }
             self.fast_filter |= bit;
             let slot = self.new_slot(var, value);
-            self.push_write(WriteEntry::new(core, slot, 0));
+            self.push_write_short(WriteEntry::new(core, slot, 0));
             return Ok(());
         }
         self.write_var_full(var, value)
