@@ -310,5 +310,16 @@ mod tests {
         // Small transactions keep their (small) buffers.
         atomically(|tx| vars[0].modify(tx, |v| v + 1));
         assert!(spare_capacity().1 >= 1);
+        // A read-only transaction that only reads, the plainest kind, too.
+        let sum = atomically(|tx| {
+            let mut sum = 0;
+            for v in &vars {
+                sum += v.read(tx)?;
+            }
+            Ok(sum)
+        });
+        assert_eq!(sum, 5000 + 1);
+        let (reads, _) = spare_capacity();
+        assert!(reads <= 1024, "kept {reads}");
     }
 }

@@ -217,6 +217,10 @@ pub struct Transaction {
     /// Reused while collecting the nodes a commit runs.
     due: DueNodes,
     meta_reads: Vec<(Arc<Node>, Version)>,
+    /// Whether clearing the attempt must take the long way: set by whatever
+    /// leaves more behind than two plain logs (extras, the epoch guard, a
+    /// read log that grew), so the short way tests one flag.
+    long_way: bool,
     /// How long the write log may be for the inlined write paths:
     /// `INDEX_FROM` while the attempt is plain, 0 once it uses anything
     /// beyond plain reads and writes (hooks, `or_else`, nodes, captures, a
@@ -315,6 +319,7 @@ impl Transaction {
             ran: Vec::new(),
             due: DueNodes::default(),
             meta_reads: Vec::new(),
+            long_way: false,
             fast_writes_limit: INDEX_FROM,
             counters: ThreadCounters::current(),
         }
@@ -338,6 +343,9 @@ impl Transaction {
     /// it, so transactions over inline values never pin.
     #[inline]
     fn guard(&mut self) -> &Guard {
+        if self.guard.is_none() {
+            self.long_way = true;
+        }
         self.guard.get_or_insert_with(|| {
             // Pinning is a read-modify-write on the thread's epoch.
             crate::sync::rmw::count();
@@ -350,16 +358,30 @@ impl Transaction {
     /// wrote inline values a modest number of times takes the short way.
     #[inline]
     pub(crate) fn clear(&mut self) {
-        let oversized = self.reads.len() > KEEP || self.writes.len() > KEEP;
-        // Plain data: clearing only resets the lengths.
+        if self.long_way {
+            self.clear_the_long_way();
+            return;
+        }
+        self.clear_logs();
+        self.leave();
+    }
+
+    /// Empties the read and write logs: plain data, so only their lengths
+    /// are reset.
+    #[inline]
+    fn clear_logs(&mut self) {
         self.reads.clear();
         self.writes.clear();
         self.fast_filter = 0;
         self.wrote_dependents = false;
         self.dependents_ran = false;
-        if self.extras() || oversized || self.guard.is_some() {
-            self.clear_the_long_way(oversized);
-        } else if self
+    }
+
+    /// Announces the attempt's end and, every `COLLECT_EVERY` attempts,
+    /// collects retired handles.
+    #[inline]
+    fn leave(&mut self) {
+        if self
             .participant
             .leave_entered()
             .is_multiple_of(COLLECT_EVERY)
@@ -368,30 +390,22 @@ impl Transaction {
         }
     }
 
-    /// The rest of `clear`: boxed values, extras, the epoch guard, oversized
-    /// logs and, every `COLLECT_EVERY` attempts, retired handles.
+    /// `clear` for an attempt that left more behind: boxed values, extras,
+    /// the epoch guard, logs that grew.
     #[cold]
     #[inline(never)]
-    fn clear_the_long_way(&mut self, oversized: bool) {
-        // Only these fill the buffers `trim` shrinks.
-        let may_have_grown = oversized || self.extras() || !self.boxed.is_empty();
+    fn clear_the_long_way(&mut self) {
+        self.long_way = false;
+        self.clear_logs();
         self.boxed.clear();
         if self.extras() {
             self.clear_extras();
         }
-        if may_have_grown {
-            self.trim();
-        }
+        self.trim();
         if self.guard.take().is_some() {
             self.uses_epoch = true;
         }
-        if self
-            .participant
-            .leave_entered()
-            .is_multiple_of(COLLECT_EVERY)
-        {
-            self.collect_garbage();
-        }
+        self.leave();
     }
 
     /// Releases what this thread retired, when safe. Boxed values go through
@@ -512,6 +526,7 @@ impl Transaction {
     #[inline]
     fn note_extras(&mut self) {
         if !self.extras() {
+            self.long_way = true;
             self.fast_writes_limit = 0;
             self.write_filter = self.fast_filter;
             self.fast_filter = u64::MAX;
@@ -741,6 +756,8 @@ impl Transaction {
     #[cold]
     #[inline(never)]
     fn push_read_growing(&mut self, entry: ReadEntry) {
+        // `clear` trims a log that grew too long.
+        self.long_way = true;
         self.reads.push(entry);
     }
 
@@ -772,7 +789,7 @@ impl Transaction {
             return Ok(self.slot_value::<T>(self.writes[i].value));
         }
         let (value, version) = self.read_committed(var)?;
-        self.reads.push(ReadEntry { core, version });
+        self.push_read(ReadEntry { core, version });
         Ok(value)
     }
 
