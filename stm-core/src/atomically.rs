@@ -154,13 +154,17 @@ where
         }));
         match outcome {
             Ok(Ok(value)) => {
-                if tx.has_extras() || serial {
+                if serial || tx.has_extras() {
                     let hooks = tx.finish_commit();
                     leave(tx, retries.token, hooks);
                 } else {
                     // No hooks to run and no token to release: the short way
                     // out (forgetting a `None` skips its drop).
-                    tx.clear();
+                    if tx.ends_the_long_way() {
+                        tx.clear();
+                    } else {
+                        tx.clear_the_short_way();
+                    }
                     std::mem::forget(retries);
                     drop(tx);
                 }

@@ -360,8 +360,28 @@ impl Transaction {
     pub(crate) fn clear(&mut self) {
         if self.long_way {
             self.clear_the_long_way();
-            return;
+        } else {
+            self.clear_the_short_way();
         }
+    }
+
+    /// Whether the attempt used anything beyond plain reads and writes.
+    #[inline]
+    pub(crate) fn has_extras(&self) -> bool {
+        self.extras()
+    }
+
+    /// Whether ending the attempt takes more than emptying two plain logs:
+    /// it may have hooks, an epoch guard, logs to trim.
+    #[inline]
+    pub(crate) fn ends_the_long_way(&self) -> bool {
+        self.long_way
+    }
+
+    /// `clear` for an attempt that does not end the long way.
+    #[inline]
+    pub(crate) fn clear_the_short_way(&mut self) {
+        debug_assert!(!self.long_way);
         self.clear_logs();
         self.leave();
     }
@@ -507,12 +527,6 @@ impl Transaction {
         hooks.append(&mut self.commit_hooks);
         self.clear();
         hooks
-    }
-
-    /// Whether the attempt used hooks, branches, nodes or captures.
-    #[inline]
-    pub(crate) fn has_extras(&self) -> bool {
-        self.extras()
     }
 
     /// Whether the attempt used anything beyond plain reads and writes.
