@@ -200,11 +200,11 @@ where
     }
 }
 
-/// What the retry loop keeps between attempts: how many failed in a row,
-/// the back-off's random state and, after too many, the serial token.
+/// What the retry loop keeps between attempts: how many failed in a row
+/// and, after too many, the serial token (the back-off's random state stays
+/// with the thread's transaction).
 struct Retries {
     failures: u32,
-    seed: u64,
     token: Option<SerialToken>,
 }
 
@@ -213,7 +213,6 @@ impl Retries {
     fn new() -> Self {
         Retries {
             failures: 0,
-            seed: 0,
             token: None,
         }
     }
@@ -240,10 +239,7 @@ impl Retries {
             ErrorKind::Conflict => {
                 self.failures += 1;
                 run_hooks(tx.abort_attempt());
-                if self.seed == 0 {
-                    self.seed = (tx as *const Transaction as u64) | 1;
-                }
-                crate::backoff::after_conflict(self.failures, &mut self.seed);
+                crate::backoff::after_conflict(self.failures, tx.backoff_seed());
                 Ok(())
             }
             ErrorKind::Retry => {

@@ -60,8 +60,6 @@ pub fn in_transaction() -> bool {
 /// unwinding included.
 pub(crate) struct Lease {
     tx: NonNull<Transaction>,
-    /// Whether the transaction goes back to the thread when the lease ends.
-    keep: bool,
 }
 
 impl Lease {
@@ -75,7 +73,7 @@ impl Lease {
         if current > GONE {
             // SAFETY: a value above `GONE` is a non-null `Box` pointer.
             let tx = unsafe { NonNull::new_unchecked(current as *mut Transaction) };
-            Lease { tx, keep: true }
+            Lease { tx }
         } else {
             Lease::take_slow(current)
         }
@@ -89,16 +87,18 @@ impl Lease {
         }
         // Registering the owner arms the destructor that frees the spare;
         // it fails only once the thread's destructors have begun.
-        let keep = current == EMPTY && OWNER.try_with(|_| ()).is_ok();
-        let tx = NonNull::from(Box::leak(Box::new(Transaction::new())));
-        Lease { tx, keep }
+        let mut logs = Box::new(Transaction::new());
+        logs.kept_by_thread = current == EMPTY && OWNER.try_with(|_| ()).is_ok();
+        Lease {
+            tx: NonNull::from(Box::leak(logs)),
+        }
     }
 }
 
 impl Drop for Lease {
     #[inline]
     fn drop(&mut self) {
-        if self.keep {
+        if self.kept_by_thread {
             CURRENT.with(|c| c.set(self.tx.as_ptr() as usize));
         } else {
             Lease::end_on_exit(self.tx);

@@ -229,6 +229,12 @@ pub struct Transaction {
     fast_writes_limit: usize,
     /// This thread's statistics (a transaction never leaves its thread).
     counters: ThreadCounters,
+    /// Whether the thread keeps this transaction between transactions (see
+    /// `lease.rs`): false only for one made while the thread exits.
+    pub(crate) kept_by_thread: bool,
+    /// The state of the back-off's random jitter, kept from one
+    /// transaction to the next (0: not seeded yet).
+    backoff_seed: u64,
 }
 
 impl fmt::Debug for Transaction {
@@ -322,6 +328,8 @@ impl Transaction {
             long_way: false,
             fast_writes_limit: INDEX_FROM,
             counters: ThreadCounters::current(),
+            kept_by_thread: false,
+            backoff_seed: 0,
         }
     }
 
@@ -565,6 +573,15 @@ impl Transaction {
         } else {
             self.fast_filter |= filter_bit(core);
         }
+    }
+
+    /// The back-off's random state, seeded on first use by the
+    /// transaction's address (which differs between threads).
+    pub(crate) fn backoff_seed(&mut self) -> &mut u64 {
+        if self.backoff_seed == 0 {
+            self.backoff_seed = (self as *const Transaction as u64) | 1;
+        }
+        &mut self.backoff_seed
     }
 
     /// Counts `event` in this thread's statistics.
