@@ -700,9 +700,7 @@ impl Transaction {
     /// Appends a write entry, noting whether its variable has dependents.
     #[inline]
     fn push_write(&mut self, entry: WriteEntry) {
-        // SAFETY: written variables live until the attempt ends (reclaim.rs).
-        let core = unsafe { &*entry.core };
-        self.wrote_dependents |= core.dependents_generation() != 0;
+        self.note_dependents(entry.core);
         self.writes.push(entry);
     }
 
@@ -710,9 +708,7 @@ impl Transaction {
     /// `INDEX_FROM`: the log always has room for that many entries.
     #[inline]
     fn push_write_short(&mut self, entry: WriteEntry) {
-        // SAFETY: written variables live until the attempt ends (reclaim.rs).
-        let core = unsafe { &*entry.core };
-        self.wrote_dependents |= core.dependents_generation() != 0;
+        self.note_dependents(entry.core);
         let len = self.writes.len();
         debug_assert!(len < INDEX_FROM && self.writes.capacity() >= INDEX_FROM);
         // SAFETY: `len < INDEX_FROM <= capacity` (the log is created with
@@ -721,6 +717,16 @@ impl Transaction {
         unsafe {
             self.writes.as_mut_ptr().add(len).write(entry);
             self.writes.set_len(len + 1);
+        }
+    }
+
+    /// Notes whether a variable the attempt writes has (ever had)
+    /// dependents: then the commit runs them.
+    #[inline]
+    fn note_dependents(&mut self, core: *const VarCore) {
+        // SAFETY: written variables live until the attempt ends (reclaim.rs).
+        if unsafe { &*core }.dependents_generation() != 0 {
+            self.wrote_dependents = true;
         }
     }
 
