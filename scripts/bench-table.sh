@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the peer and invariant benchmarks, then prints markdown: the machine,
-# one table per workload, and steadfast's commit/conflict counters.
+# one table per workload, steadfast's commit/conflict counters, and the
+# ratios measured with the contenders taking turns (benches/ratios.rs).
 # Progress goes to stderr, the tables to stdout:
 #   scripts/bench-table.sh > table.md
 # Extra arguments go to criterion (e.g. --measurement-time 5).
@@ -32,3 +33,7 @@ echo
 echo "| benchmark | commits | conflicts | lock conflicts | serial runs |"
 echo "|---|---:|---:|---:|---:|"
 awk '/^steadfast-stats / { sub(":", "", $2); printf "| %s | %s | %s | %s | %s |\n", $2, $4, $6, $8, $10 }' "$log"
+echo
+echo "### Ratios measured in alternation"
+echo
+cargo bench --bench ratios 2>>"$log" | grep '^|'
