@@ -58,15 +58,8 @@ struct Side<B> {
 
 impl<B: Bank> Side<B> {
     fn new(workload: Workload, threads: usize) -> Self {
-        let bank = B::new();
-        // As in `stm_peers`: sums over balances that transfers have moved.
-        let mut rng = Rng::new(99);
-        for _ in 0..1_000 {
-            let (from, to) = rng.pair(ACCOUNTS);
-            bank.transfer(from, to);
-        }
         let mut side = Side {
-            bank,
+            bank: stirred::<B>(),
             rng: Rng::new(1),
             ops: 64,
         };

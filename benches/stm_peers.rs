@@ -54,13 +54,7 @@ fn transfer<B: Bank>(group: &mut BenchmarkGroup<'_, WallTime>, threads: usize) {
 }
 
 fn read_only<B: Bank>(group: &mut BenchmarkGroup<'_, WallTime>, threads: usize) {
-    let bank = B::new();
-    // Some transfers first, so the sum is not over untouched initial values.
-    let mut rng = Rng::new(99);
-    for _ in 0..1_000 {
-        let (from, to) = rng.pair(ACCOUNTS);
-        bank.transfer(from, to);
-    }
+    let bank = stirred::<B>();
     let id = format!("read-only-{threads}t/{}", B::NAME);
     let sum = |bank: &B| assert_eq!(black_box(bank.total()), TOTAL, "{} sums wrong", B::NAME);
     with_stats(&id, B::NAME, || {

@@ -26,6 +26,18 @@ pub trait Bank: Sync {
     fn total(&self) -> i64;
 }
 
+/// A new bank after 1,000 transfers, so a sum is not over untouched
+/// initial values.
+pub fn stirred<B: Bank>() -> B {
+    let bank = B::new();
+    let mut rng = crate::common::Rng::new(99);
+    for _ in 0..1_000 {
+        let (from, to) = rng.pair(ACCOUNTS);
+        bank.transfer(from, to);
+    }
+    bank
+}
+
 // ANCHOR: steadfast
 pub struct Steadfast(Vec<steadfast::TVar<i64>>);
 
