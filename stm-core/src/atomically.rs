@@ -160,11 +160,7 @@ where
                 } else {
                     // No hooks to run and no token to release: the short way
                     // out (forgetting a `None` skips its drop).
-                    if tx.ends_the_long_way() {
-                        tx.clear();
-                    } else {
-                        tx.clear_the_short_way();
-                    }
+                    tx.clear();
                     std::mem::forget(retries);
                     drop(tx);
                 }

@@ -369,7 +369,8 @@ impl Transaction {
         if self.long_way {
             self.clear_the_long_way();
         } else {
-            self.clear_the_short_way();
+            self.clear_logs();
+            self.leave();
         }
     }
 
@@ -377,21 +378,6 @@ impl Transaction {
     #[inline]
     pub(crate) fn has_extras(&self) -> bool {
         self.extras()
-    }
-
-    /// Whether ending the attempt takes more than emptying two plain logs:
-    /// it may have hooks, an epoch guard, logs to trim.
-    #[inline]
-    pub(crate) fn ends_the_long_way(&self) -> bool {
-        self.long_way
-    }
-
-    /// `clear` for an attempt that does not end the long way.
-    #[inline]
-    pub(crate) fn clear_the_short_way(&mut self) {
-        debug_assert!(!self.long_way);
-        self.clear_logs();
-        self.leave();
     }
 
     /// Empties the read and write logs: plain data, so only their lengths
