@@ -1158,7 +1158,7 @@ fn nested_atomically_panics_with_advice_and_rolls_back_the_outer_writes() {
     let panic = catch_unwind(AssertUnwindSafe(|| {
         atomically(|tx| {
             a.write(tx, 3)?;
-            let _ = atomically_or_failure(|tx2| a.read(tx2));
+            let _ = try_atomically::<_, (), _>(|tx2| Ok(a.read(tx2)?));
             Ok(())
         })
     }))
