@@ -467,41 +467,6 @@ fn generic_boxes_check_every_instantiation() {
     );
 }
 
-/// The same without telling the derive about `PartialOrd`.
-#[derive(Clone, Debug, PartialEq, Boxed)]
-struct Loose<T> {
-    low: T,
-    high: T,
-}
-
-#[methods(boxed)]
-impl<T: PartialOrd + Clone + Send + Sync + 'static> Loose<T> {
-    #[invariant]
-    fn ordered(&self) -> bool {
-        self.low <= self.high
-    }
-
-    #[mutator]
-    fn swap(&mut self) {
-        std::mem::swap(&mut self.low, &mut self.high);
-    }
-}
-
-#[test]
-fn a_generic_box_built_without_its_block_refuses_mutators() {
-    let loose = LooseBox::new(Loose { low: 1, high: 2 }).unwrap();
-    let r = catch_unwind(AssertUnwindSafe(|| atomically(|tx| loose.swap(tx))));
-    let message = *r.unwrap_err().downcast::<String>().unwrap();
-    assert!(
-        message.contains("#[boxed(bound = \"T: Trait\")]"),
-        "{message}"
-    );
-    assert_eq!(
-        atomically(|tx| loose.snapshot(tx)),
-        Loose { low: 1, high: 2 }
-    );
-}
-
 /// A state machine: an enum boxed whole.
 #[derive(Clone, Debug, PartialEq, Boxed)]
 enum Door {

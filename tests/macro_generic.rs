@@ -127,25 +127,62 @@ fn bounds_given_to_the_derive_link_the_methods_block() {
     assert_eq!(atomically(|tx| l.label(tx)), "[4.25]");
 }
 
-/// A methods block needing `Display` that the derive was not told about: the
-/// factory cannot link it (Rust resolves the link under the derive's bounds),
-/// and the handle says so instead of answering without its caches.
-#[derive(Clone, Transactional)]
-struct Unlinked<T> {
-    value: T,
+/// A struct whose fields wrap its type parameter, with its methods block in
+/// another module that names it through an alias: the derive knows
+/// `Vec<T>: Clone + Send + Sync`, not `T: Clone`, so the block asks only
+/// what follows from the fields, and its checks carry the name it uses. (A
+/// block asking `T: Clone` here is refused at compile time: see the ui
+/// cases.)
+mod stock {
+    #[derive(Clone, steadfast::Transactional)]
+    pub struct Shelf<T> {
+        pub items: Vec<T>,
+        pub capacity: usize,
+    }
 }
 
-#[methods]
-impl<T: Display + Clone + Send + Sync + 'static> Unlinked<T> {
-    #[cache_lazy]
-    fn label(value: &T) -> String {
-        format!("[{value}]")
+mod stock_rules {
+    use super::stock::{Shelf as Rack, TShelf};
+    use steadfast::methods;
+
+    #[methods(handle = TShelf)]
+    impl<T: 'static> Rack<T>
+    where
+        Vec<T>: Clone + Send + Sync,
+    {
+        #[invariant]
+        fn fits(items: &Vec<T>, capacity: &usize) -> bool {
+            items.len() <= *capacity
+        }
     }
 }
 
 #[test]
-#[should_panic(expected = "generic bounds are stricter")]
-fn a_methods_block_with_undeclared_bounds_is_reported_when_used() {
-    let u = TUnlinked::new(Unlinked { value: 1 }).unwrap();
-    atomically(|tx| u.label(tx));
+fn a_block_in_another_module_is_linked_and_checks_every_instance() {
+    use stock::{Shelf, TShelf};
+    let shelf = TShelf::new(Shelf {
+        items: vec!['a'],
+        capacity: 2,
+    })
+    .unwrap();
+    atomically(|tx| shelf.modify_items(tx, |mut v| {
+        v.push('b');
+        v
+    }));
+    let r = atomically_or_failure(|tx| {
+        shelf.modify_items(tx, |mut v| {
+            v.push('c');
+            v
+        })
+    });
+    assert_eq!(
+        r.unwrap_err().invariant_violation().unwrap().invariant,
+        "Rack::fits"
+    );
+    assert_eq!(atomically(|tx| shelf.items(tx)), vec!['a', 'b']);
+    let refused = TShelf::new(Shelf {
+        items: vec![1, 2, 3],
+        capacity: 2,
+    });
+    assert_eq!(refused.unwrap_err().invariant(), Some("Rack::fits"));
 }

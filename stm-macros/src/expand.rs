@@ -10,7 +10,7 @@ use crate::ast::{self, Arg, CachedFn, Field, Input, Methods, Shape};
 use crate::attr::{self, Form, Kind};
 use crate::ctxt::Ctxt;
 use crate::handle::Plumbing;
-use crate::{fallback, valid, whole};
+use crate::{fallback, link_check, valid, whole};
 use proc_macro2::{Group, Ident, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use std::collections::HashSet;
@@ -223,8 +223,14 @@ fn derive_struct(input: &Input, fields: &[Field]) -> TokenStream {
         ptr_eq_doc: "Whether `self` and `other` are handles to the same object.",
     };
     let (plumbing_items, plumbing_methods) = (plumbing.items(), plumbing.methods());
+    let (assumed, field_types) = link_check::transactional_fields(input, fields, &p, |ty| {
+        mentions_params(ty, &original.generics)
+    });
+    let link_check = link_check::derive_side(input, &p, &assumed, field_types);
 
     quote! {
+        #link_check
+
         #[doc = #handle_doc]
         #vis struct #handle #decl_g #where_c {
             #inner: ::std::sync::Arc<#p::Inner<#name #ty_g>>,
@@ -737,8 +743,17 @@ fn methods_block(m: &Methods, valid: &[bool]) -> TokenStream {
         }
     };
 
+    let link_check = link_check::block_side(
+        &p,
+        self_path,
+        form,
+        item.generics.type_params().next().is_some(),
+    );
+
     quote! {
         const _: () = {
+            #link_check
+
             #[doc(hidden)]
             pub struct __SteadfastCaches #decl_g #decl_where {
                 #(#cache_fields)*

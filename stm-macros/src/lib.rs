@@ -18,6 +18,7 @@ mod ctxt;
 mod expand;
 mod fallback;
 mod handle;
+mod link_check;
 mod pretty;
 mod valid;
 mod whole;

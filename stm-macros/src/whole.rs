@@ -6,6 +6,7 @@
 use crate::ast::Input;
 use crate::expand::{krate, krate_doc_path, local, respan};
 use crate::handle::Plumbing;
+use crate::link_check;
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{parse_quote, Generics, WherePredicate};
@@ -64,9 +65,14 @@ pub fn derive_boxed(input: &Input) -> TokenStream {
     let handle = input.handle();
     let handle_str = handle.to_string();
 
-    let generics = whole_generics(
+    let bounds =
+        quote!(::core::clone::Clone + ::core::marker::Send + ::core::marker::Sync + 'static);
+    let generics = whole_generics(input, bounds.clone());
+    let link_check = link_check::derive_side(
         input,
-        quote!(::core::clone::Clone + ::core::marker::Send + ::core::marker::Sync + 'static),
+        &p,
+        &link_check::whole_assumed(input, &bounds),
+        quote!(),
     );
     let (impl_g, ty_g, where_c) = generics.split_for_impl();
     let decl_g = &original.generics; // keeps defaults, for type declarations
@@ -148,6 +154,8 @@ pub fn derive_boxed(input: &Input) -> TokenStream {
     let (plumbing_items, plumbing_methods) = (plumbing.items(), plumbing.methods());
 
     quote! {
+        #link_check
+
         #[doc = #handle_doc]
         #vis struct #handle #decl_g #where_c {
             #inner: ::std::sync::Arc<#p::BoxInner<#name #ty_g>>,
@@ -222,9 +230,13 @@ pub fn derive_immutable(input: &Input) -> TokenStream {
     let handle = input.handle();
     let handle_str = handle.to_string();
 
-    let generics = whole_generics(
+    let bounds = quote!(::core::marker::Send + ::core::marker::Sync + 'static);
+    let generics = whole_generics(input, bounds.clone());
+    let link_check = link_check::derive_side(
         input,
-        quote!(::core::marker::Send + ::core::marker::Sync + 'static),
+        &p,
+        &link_check::whole_assumed(input, &bounds),
+        quote!(),
     );
     let (impl_g, ty_g, where_c) = generics.split_for_impl();
     let decl_g = &original.generics;
@@ -250,6 +262,8 @@ pub fn derive_immutable(input: &Input) -> TokenStream {
     );
 
     quote! {
+        #link_check
+
         #[doc = #handle_doc]
         #vis struct #handle #decl_g #where_c {
             #inner: ::std::sync::Arc<#p::ImmInner<#name #ty_g>>,

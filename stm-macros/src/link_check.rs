@@ -1,0 +1,160 @@
+//! The compile-time check that a generic struct's `#[methods]` block is
+//! linked by the derive's factory.
+//!
+//! The factory links the block under the bounds the derive knows (see
+//! `steadfast::__private`); a block asking more of a type parameter would not
+//! be linked, and its invariants would go unchecked. Neither macro sees the
+//! other's input, so each supplies half of a check:
+//!
+//! - the derive leaves a hidden `macro_rules!` named like the struct, so that
+//!   every import of the struct brings it along, which states the derive's
+//!   bounds and asks, under them, for the block's link trait;
+//! - `#[methods]` on a generic block calls that macro through the path of the
+//!   block's self type.
+//!
+//! The macro expands where the block is, so field types are named through
+//! `FieldType` projections on the struct, which resolve where the struct is.
+
+use crate::ast::{Field, Input};
+use crate::attr::Form;
+use crate::expand::{respan, unraw};
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, ToTokens};
+use syn::spanned::Spanned;
+use syn::{Ident, Path, PathArguments};
+
+/// The keyword a check passes for `form`: a macro answers only its own form
+/// (a block of another form is reported by its own checks).
+fn form_keyword(form: Form) -> Ident {
+    Ident::new(form.attr_name(), Span::call_site())
+}
+
+/// The derive's half, for a generic struct (nothing otherwise): the hidden
+/// macro. `assumed` are the derive's predicates beyond the struct's own, with
+/// the struct's name written as `$($path)*`; `field_types` whatever they refer
+/// to.
+pub fn derive_side(
+    input: &Input,
+    p: &TokenStream,
+    assumed: &[TokenStream],
+    field_types: TokenStream,
+) -> TokenStream {
+    let original = input.original;
+    if original.generics.type_params().next().is_none() {
+        return quote!();
+    }
+    let name = input.ident();
+    let helper = format_ident!("__steadfast_link_check_{}", unraw(name));
+    let form = form_keyword(input.form);
+    let (impl_g, ty_g, _) = original.generics.split_for_impl();
+    let own_where = original
+        .generics
+        .where_clause
+        .iter()
+        .flat_map(|w| w.predicates.iter())
+        .map(ToTokens::to_token_stream);
+    let predicates: Vec<TokenStream> = own_where
+        .chain(input.attrs.bounds.iter().map(ToTokens::to_token_stream))
+        .chain(assumed.iter().cloned())
+        .collect();
+    let check = match input.form {
+        Form::Transactional => quote!(#p::methods_block_bounds_must_be_known_to_the_derive),
+        Form::Boxed => quote!(#p::boxed_block_bounds_must_be_known_to_the_derive),
+        Form::Immutable => quote!(#p::immutable_block_bounds_must_be_known_to_the_derive),
+    };
+    quote! {
+        #field_types
+
+        #[doc(hidden)]
+        #[allow(non_snake_case)]
+        mod #helper {
+            #[allow(unused_macros)]
+            macro_rules! #name {
+                (#form: [$($probe:tt)*] $($path:tt)*) => {
+                    const _: () = {
+                        #[allow(dead_code)]
+                        fn __steadfast_link_check #impl_g () where #(#predicates,)* {
+                            #check::<$($probe)*<$($path)* #ty_g>, $($path)* #ty_g>();
+                        }
+                    };
+                };
+                ($($other:tt)*) => {};
+            }
+            #[allow(unused_imports)]
+            pub(crate) use #name;
+        }
+        #[allow(unused_imports)]
+        pub(crate) use #helper::#name;
+    }
+}
+
+/// The predicates a transactional struct's derive adds for its fields, as
+/// `FieldType` projections, and the `FieldType` impls they need. A field under
+/// `#[cfg]` is left out: its impl could not be named when it is compiled out.
+pub fn transactional_fields(
+    input: &Input,
+    fields: &[Field],
+    p: &TokenStream,
+    mentions_params: impl Fn(&syn::Type) -> bool,
+) -> (Vec<TokenStream>, TokenStream) {
+    let original = input.original;
+    let name = input.ident();
+    let (impl_g, ty_g, where_c) = original.generics.split_for_impl();
+    let mut assumed = Vec::new();
+    let mut impls = Vec::new();
+    for (i, f) in fields.iter().enumerate() {
+        if !f.cfgs.is_empty() || !mentions_params(f.ty) {
+            continue;
+        }
+        let ty = f.ty;
+        impls.push(quote! {
+            #[automatically_derived]
+            #[doc(hidden)]
+            impl #impl_g #p::FieldType<#i> for #name #ty_g #where_c {
+                type Type = #ty;
+            }
+        });
+        assumed.push(quote! {
+            <$($path)* #ty_g as #p::FieldType<#i>>::Type:
+                ::core::clone::Clone + ::core::marker::Send + ::core::marker::Sync + 'static
+        });
+    }
+    for param in original.generics.type_params() {
+        let ident = &param.ident;
+        assumed.push(quote!(#ident: 'static));
+    }
+    (assumed, quote!(#(#impls)*))
+}
+
+/// The predicates of a boxed or immutable struct's derive: `bounds` on each
+/// type parameter and on the struct itself.
+pub fn whole_assumed(input: &Input, bounds: &TokenStream) -> Vec<TokenStream> {
+    let original = input.original;
+    let (_, ty_g, _) = original.generics.split_for_impl();
+    let mut assumed: Vec<TokenStream> = original
+        .generics
+        .type_params()
+        .map(|param| {
+            let ident = &param.ident;
+            quote!(#ident: #bounds)
+        })
+        .collect();
+    assumed.push(quote!($($path)* #ty_g: #bounds));
+    assumed
+}
+
+/// The block's half: for a generic block, a call of the macro its struct's
+/// derive left, through the path of the block's self type.
+/// The probe's path comes from the block, so a failed check is reported at
+/// the block.
+pub fn block_side(p: &TokenStream, self_path: &Path, form: Form, generic: bool) -> TokenStream {
+    if !generic {
+        return quote!();
+    }
+    let mut path = self_path.clone();
+    if let Some(last) = path.segments.last_mut() {
+        last.arguments = PathArguments::None;
+    }
+    let form = form_keyword(form);
+    respan(quote!(#path!(#form: [#p::Probe] #path);), self_path.span())
+}
