@@ -165,10 +165,12 @@ fn a_block_in_another_module_is_linked_and_checks_every_instance() {
         capacity: 2,
     })
     .unwrap();
-    atomically(|tx| shelf.modify_items(tx, |mut v| {
-        v.push('b');
-        v
-    }));
+    atomically(|tx| {
+        shelf.modify_items(tx, |mut v| {
+            v.push('b');
+            v
+        })
+    });
     let r = atomically_or_failure(|tx| {
         shelf.modify_items(tx, |mut v| {
             v.push('c');

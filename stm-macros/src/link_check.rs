@@ -44,16 +44,39 @@ pub fn derive_side(
         return quote!();
     }
     let name = input.ident();
-    let helper = format_ident!("__steadfast_link_check_{}", unraw(name));
+    let helper = format_ident!(
+        "__steadfast_link_check_{}_{}",
+        input.form.attr_name(),
+        unraw(name)
+    );
     let form = form_keyword(input.form);
-    let (impl_g, ty_g, _) = original.generics.split_for_impl();
+    let (_, ty_g, _) = original.generics.split_for_impl();
+    // Every bound goes in the `where` clause (clippy's
+    // `multiple_bound_locations` would see the struct's inline ones twice).
+    let mut params = original.generics.clone();
+    let mut inline = Vec::new();
+    for param in params.type_params_mut() {
+        let ident = &param.ident;
+        let bounds = &param.bounds;
+        if !bounds.is_empty() {
+            inline.push(quote!(#ident: #bounds));
+        }
+        param.bounds.clear();
+        param.colon_token = None;
+        param.eq_token = None;
+        param.default = None;
+    }
+    params.where_clause = None;
+    let (impl_g, _, _) = params.split_for_impl();
     let own_where = original
         .generics
         .where_clause
         .iter()
         .flat_map(|w| w.predicates.iter())
         .map(ToTokens::to_token_stream);
-    let predicates: Vec<TokenStream> = own_where
+    let predicates: Vec<TokenStream> = inline
+        .into_iter()
+        .chain(own_where)
         .chain(input.attrs.bounds.iter().map(ToTokens::to_token_stream))
         .chain(assumed.iter().cloned())
         .collect();
@@ -61,6 +84,16 @@ pub fn derive_side(
         Form::Transactional => quote!(#p::methods_block_bounds_must_be_known_to_the_derive),
         Form::Boxed => quote!(#p::boxed_block_bounds_must_be_known_to_the_derive),
         Form::Immutable => quote!(#p::immutable_block_bounds_must_be_known_to_the_derive),
+    };
+    // A struct may have two of the derives, and its name one macro: the
+    // transactional one is imported by name, the others through globs, so
+    // two derives compile side by side. A generic block of such a struct is
+    // refused as ambiguous: give each form its own struct.
+    let export = match input.form {
+        Form::Transactional => quote!(#[allow(unused_imports)] pub(crate) use #helper::#name;),
+        Form::Boxed | Form::Immutable => {
+            quote!(#[allow(unused_imports)] pub(crate) use #helper::*;)
+        }
     };
     quote! {
         #field_types
@@ -83,8 +116,7 @@ pub fn derive_side(
             #[allow(unused_imports)]
             pub(crate) use #name;
         }
-        #[allow(unused_imports)]
-        pub(crate) use #helper::#name;
+        #export
     }
 }
 
