@@ -162,13 +162,17 @@ pub use steadfast_macros::Transactional;
 /// For a generic struct, the derive's factory links the `#[methods]` block
 /// under the bounds the derive knows (each field type `Clone + Send + Sync +
 /// 'static`, the struct's own bounds and `#[transactional(bound = "..")]`).
-/// Bounds of the block beyond those must be declared in one of these places;
-/// otherwise objects are built without the block: the handle's cache methods
-/// (and a box's mutators) panic with a message saying so, and its invariants
-/// are not checked. The same holds for `#[boxed(bound = "..")]` and
-/// `#[immutable(bound = "..")]`, whose derives know `Clone + Send + Sync +
-/// 'static` (boxes) or `Send + Sync + 'static` (immutable values) of each
-/// type parameter.
+/// A block asking more of a type parameter is refused at compile time, with
+/// one error for each bound the derive does not know, pointing at the bound
+/// in the block: declare it on the struct or with `bound`. A
+/// field `Vec<T>` tells the derive `Vec<T>: Clone`, not `T: Clone`, so a block
+/// may state what it needs of the field instead (`where Vec<T>: Clone`). The
+/// same holds for `#[boxed(bound = "..")]` and `#[immutable(bound = "..")]`,
+/// whose derives know `Clone + Send + Sync + 'static` (boxes) or
+/// `Send + Sync + 'static` (immutable values) of each type parameter. The check reaches
+/// the derive through the struct's name, so a generic block names the struct
+/// itself (or an alias `use` made of it), not a type alias; a struct with two
+/// of the derives gets no generic block.
 ///
 /// ```
 /// use steadfast::{atomically, methods, StmResult, Transaction, Transactional};

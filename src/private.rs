@@ -130,6 +130,8 @@ fn type_name<T>() -> String {
     format!("{name}{generics}")
 }
 
+/// Reached only where the compile-time check of a generic block cannot look
+/// (a field under `#[cfg]` whose bound the block relies on).
 #[cold]
 #[inline(never)]
 fn unlinked(name: &str, derive: &str) -> ! {
