@@ -21,7 +21,9 @@
 //! rules because `Account` is a local trait parameter), method resolution picks
 //! it at the first autoref step; otherwise it falls through to `NoMethodsBlock`,
 //! implemented for `&Probe<T>`, which does nothing. Boxes and immutable values
-//! link the same way through their own pairs of traits.
+//! link the same way through their own pairs of traits. A generic block whose
+//! bounds the derive does not know would fall through too; the macros' link
+//! check (`stm-macros/src/link_check.rs`) refuses it at compile time.
 
 use crate::{BuildError, CheckError};
 use std::any::Any;
