@@ -154,12 +154,19 @@ where
         }));
         match outcome {
             Ok(Ok(value)) => {
-                if serial || tx.has_extras() {
+                if !serial && !tx.ends_the_long_way() {
+                    // No hooks to run (they are extras) and no token to
+                    // release: the short way out (forgetting a `None` skips
+                    // its drop).
+                    tx.clear_short();
+                    std::mem::forget(retries);
+                    drop(tx);
+                } else if serial || tx.has_extras() {
                     let hooks = tx.finish_commit();
                     leave(tx, retries.token, hooks);
                 } else {
-                    // No hooks to run and no token to release: the short way
-                    // out (forgetting a `None` skips its drop).
+                    // Boxed values or logs that grew, but still nothing to
+                    // run or release.
                     tx.clear();
                     std::mem::forget(retries);
                     drop(tx);

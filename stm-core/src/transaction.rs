@@ -380,6 +380,22 @@ impl Transaction {
         self.extras()
     }
 
+    /// Whether ending the attempt takes more than emptying two plain logs:
+    /// true whenever it has extras (`note_extras` sets it), so a committed
+    /// attempt without it has no hooks to run either.
+    #[inline]
+    pub(crate) fn ends_the_long_way(&self) -> bool {
+        self.long_way
+    }
+
+    /// `clear` for an attempt that does not end the long way.
+    #[inline]
+    pub(crate) fn clear_short(&mut self) {
+        debug_assert!(!self.long_way && !self.extras());
+        self.clear_logs();
+        self.leave();
+    }
+
     /// Empties the read and write logs: plain data, so only their lengths
     /// are reset.
     #[inline]
