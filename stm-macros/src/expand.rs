@@ -744,7 +744,6 @@ fn methods_block(m: &Methods, valid: &[bool]) -> TokenStream {
     };
 
     let link_check = link_check::block_side(
-        &p,
         self_path,
         form,
         item.generics.type_params().next().is_some(),

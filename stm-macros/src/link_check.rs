@@ -103,11 +103,11 @@ pub fn derive_side(
         mod #helper {
             #[allow(unused_macros)]
             macro_rules! #name {
-                (#form: [$($probe:tt)*] $($path:tt)*) => {
+                (#form: $($path:tt)*) => {
                     const _: () = {
                         #[allow(dead_code)]
                         fn __steadfast_link_check #impl_g () where #(#predicates,)* {
-                            #check::<$($probe)*<$($path)* #ty_g>, $($path)* #ty_g>();
+                            #check::<#p::Probe<$($path)* #ty_g>, $($path)* #ty_g>();
                         }
                     };
                 };
@@ -176,10 +176,9 @@ pub fn whole_assumed(input: &Input, bounds: &TokenStream) -> Vec<TokenStream> {
 }
 
 /// The block's half: for a generic block, a call of the macro its struct's
-/// derive left, through the path of the block's self type.
-/// The probe's path comes from the block, so a failed check is reported at
-/// the block.
-pub fn block_side(p: &TokenStream, self_path: &Path, form: Form, generic: bool) -> TokenStream {
+/// derive left, through the path of the block's self type (spanned there, so
+/// a failed check names the block's bounds).
+pub fn block_side(self_path: &Path, form: Form, generic: bool) -> TokenStream {
     if !generic {
         return quote!();
     }
@@ -188,5 +187,5 @@ pub fn block_side(p: &TokenStream, self_path: &Path, form: Form, generic: bool) 
         last.arguments = PathArguments::None;
     }
     let form = form_keyword(form);
-    respan(quote!(#path!(#form: [#p::Probe] #path);), self_path.span())
+    respan(quote!(#path!(#form: #path);), self_path.span())
 }
