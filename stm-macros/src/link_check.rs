@@ -122,7 +122,8 @@ pub fn derive_side(
 
 /// The predicates a transactional struct's derive adds for its fields, as
 /// `FieldType` projections, and the `FieldType` impls they need. A field under
-/// `#[cfg]` is left out: its impl could not be named when it is compiled out.
+/// `#[cfg]` keeps its type as written, as in the derive's own bounds: its
+/// impl could not be named when the field is compiled out.
 pub fn transactional_fields(
     input: &Input,
     fields: &[Field],
@@ -135,10 +136,16 @@ pub fn transactional_fields(
     let mut assumed = Vec::new();
     let mut impls = Vec::new();
     for (i, f) in fields.iter().enumerate() {
-        if !f.cfgs.is_empty() || !mentions_params(f.ty) {
+        if !mentions_params(f.ty) {
             continue;
         }
         let ty = f.ty;
+        if !f.cfgs.is_empty() {
+            assumed.push(quote! {
+                #ty: ::core::clone::Clone + ::core::marker::Send + ::core::marker::Sync + 'static
+            });
+            continue;
+        }
         impls.push(quote! {
             #[automatically_derived]
             #[doc(hidden)]
