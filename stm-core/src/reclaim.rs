@@ -49,8 +49,9 @@ pub struct Registry<G> {
 /// leaves the registry.
 #[derive(Debug)]
 pub struct Participant {
+    /// Only this participant writes its slot's word, so it reads its own
+    /// sequence number back from there (relaxed) instead of keeping a copy.
     slot: Arc<Slot>,
-    seq: u64,
 }
 
 /// Retired handles waiting until the slots that were odd when they were
@@ -101,7 +102,7 @@ impl<G> Registry<G> {
         // not grow the list between two sealings.
         slots.retain(|s| !s.gone.load(Ordering::Acquire));
         slots.push(slot.clone());
-        Participant { slot, seq: 0 }
+        Participant { slot }
     }
 
     /// The slots inside a transaction right now, and their values. Forgets
@@ -149,16 +150,23 @@ impl Participant {
     /// documentation for why no fence is needed).
     #[inline]
     pub fn enter(&mut self) {
-        self.seq += 1;
-        debug_assert!(self.seq % 2 == 1, "enter twice without leaving");
-        self.slot.seq.store(self.seq, Ordering::Relaxed);
+        let seq = self.seq() + 1;
+        debug_assert!(seq % 2 == 1, "enter twice without leaving");
+        self.slot.seq.store(seq, Ordering::Relaxed);
+    }
+
+    /// This participant's sequence number: odd while a transaction is
+    /// announced.
+    #[inline]
+    fn seq(&self) -> u64 {
+        self.slot.seq.load(Ordering::Relaxed)
     }
 
     /// Announces the end of the transaction: everything it did with the
     /// variables it reached happens before they can be released.
     #[inline]
     pub fn leave(&mut self) {
-        if self.seq % 2 == 1 {
+        if self.seq() % 2 == 1 {
             self.leave_entered();
         }
     }
@@ -167,10 +175,10 @@ impl Participant {
     /// how many this participant has ended.
     #[inline]
     pub fn leave_entered(&mut self) -> u64 {
-        debug_assert!(self.seq % 2 == 1, "leave without entering");
-        self.seq += 1;
-        self.slot.seq.store(self.seq, Ordering::Release);
-        self.seq / 2
+        let seq = self.seq() + 1;
+        debug_assert!(seq % 2 == 0, "leave without entering");
+        self.slot.seq.store(seq, Ordering::Release);
+        seq / 2
     }
 }
 
