@@ -176,7 +176,7 @@ impl Participant {
     #[inline]
     pub fn leave_entered(&mut self) -> u64 {
         let seq = self.seq() + 1;
-        debug_assert!(seq % 2 == 0, "leave without entering");
+        debug_assert!(seq.is_multiple_of(2), "leave without entering");
         self.slot.seq.store(seq, Ordering::Release);
         seq / 2
     }
