@@ -420,28 +420,42 @@ fn accessor(f: &Field, p: &TokenStream, inner: &TokenStream) -> TokenStream {
     }
 }
 
-/// The struct's generics plus what the handle needs: each field type that
-/// mentions a type parameter is `Clone + Send + Sync + 'static`, each type
-/// parameter is `'static`, and the `bound = ".."` predicates.
+/// The struct's generics plus what the handle needs (`derive_predicates`)
+/// and the `bound = ".."` predicates.
 fn derive_generics(input: &Input, fields: &[Field]) -> Generics {
     let mut generics = input.original.generics.clone();
-    let mut predicates: Vec<WherePredicate> = Vec::new();
-    for param in input.original.generics.type_params() {
-        let ident = &param.ident;
-        predicates.push(parse_quote!(#ident: 'static));
-    }
-    for f in fields {
-        if mentions_params(f.ty, &input.original.generics) {
-            let ty = f.ty;
-            // Spelled out (not `FieldValue`) so the handle's documentation reads plainly.
-            predicates.push(parse_quote!(
-                #ty: ::core::clone::Clone + ::core::marker::Send + ::core::marker::Sync + 'static
-            ));
-        }
-    }
-    predicates.extend(input.attrs.bounds.iter().cloned());
+    let predicates = derive_predicates(input, fields, |_, f| f.ty.to_token_stream())
+        .into_iter()
+        .map(|tokens| syn::parse2::<WherePredicate>(tokens).expect("a where predicate"))
+        .chain(input.attrs.bounds.iter().cloned());
     generics.make_where_clause().predicates.extend(predicates);
     generics
+}
+
+/// What the derive asks beyond the struct's own bounds: each type parameter
+/// is `'static` and each field type that mentions one is `Clone + Send +
+/// Sync + 'static`, the field's type written by `field_ty` (from its
+/// position), so that the link check can name it its own way.
+pub fn derive_predicates(
+    input: &Input,
+    fields: &[Field],
+    field_ty: impl Fn(usize, &Field) -> TokenStream,
+) -> Vec<TokenStream> {
+    let generics = &input.original.generics;
+    let params = generics.type_params().map(|param| {
+        let ident = &param.ident;
+        quote!(#ident: 'static)
+    });
+    let fields = fields
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| mentions_params(f.ty, generics))
+        .map(|(i, f)| {
+            let ty = field_ty(i, f);
+            // Spelled out (not `FieldValue`) so the handle's documentation reads plainly.
+            quote!(#ty: ::core::clone::Clone + ::core::marker::Send + ::core::marker::Sync + 'static)
+        });
+    params.chain(fields).collect()
 }
 
 fn debug_where(generics: &Generics, fields: &[Field]) -> TokenStream {
@@ -458,7 +472,6 @@ fn debug_where(generics: &Generics, fields: &[Field]) -> TokenStream {
     generics.where_clause.to_token_stream()
 }
 
-/// Whether `ty` names one of the type parameters.
 fn mentions_params(ty: &Type, generics: &Generics) -> bool {
     let params: HashSet<String> = generics
         .type_params()

@@ -17,7 +17,8 @@
 
 use crate::ast::{Field, Input};
 use crate::attr::Form;
-use crate::expand::{respan, unraw};
+use crate::expand::{self, respan, unraw};
+use crate::whole;
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, ToTokens};
 use syn::spanned::Spanned;
@@ -120,10 +121,11 @@ pub fn derive_side(
     }
 }
 
-/// The predicates a transactional struct's derive adds for its fields, as
-/// `FieldType` projections, and the `FieldType` impls they need. A field under
-/// `#[cfg]` keeps its type as written, as in the derive's own bounds: its
-/// impl could not be named when the field is compiled out.
+/// The transactional derive's predicates (`expand::derive_predicates`), with
+/// field types as `FieldType` projections on the struct, and the `FieldType`
+/// impls they need. A field under `#[cfg]` keeps its type as written, as in
+/// the derive's own bounds: its impl could not be named when the field is
+/// compiled out.
 pub fn transactional_fields(
     input: &Input,
     fields: &[Field],
@@ -133,53 +135,40 @@ pub fn transactional_fields(
     let original = input.original;
     let name = input.ident();
     let (impl_g, ty_g, where_c) = original.generics.split_for_impl();
-    let mut assumed = Vec::new();
-    let mut impls = Vec::new();
-    for (i, f) in fields.iter().enumerate() {
-        if !mentions_params(f.ty) {
-            continue;
-        }
-        let ty = f.ty;
-        if !f.cfgs.is_empty() {
-            assumed.push(quote! {
-                #ty: ::core::clone::Clone + ::core::marker::Send + ::core::marker::Sync + 'static
-            });
-            continue;
-        }
-        impls.push(quote! {
-            #[automatically_derived]
-            #[doc(hidden)]
-            impl #impl_g #p::FieldType<#i> for #name #ty_g #where_c {
-                type Type = #ty;
+    let impls = fields
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.cfgs.is_empty() && mentions_params(f.ty))
+        .map(|(i, f)| {
+            let ty = f.ty;
+            quote! {
+                #[automatically_derived]
+                #[doc(hidden)]
+                impl #impl_g #p::FieldType<#i> for #name #ty_g #where_c {
+                    type Type = #ty;
+                }
             }
         });
-        assumed.push(quote! {
-            <$($path)* #ty_g as #p::FieldType<#i>>::Type:
-                ::core::clone::Clone + ::core::marker::Send + ::core::marker::Sync + 'static
-        });
-    }
-    for param in original.generics.type_params() {
-        let ident = &param.ident;
-        assumed.push(quote!(#ident: 'static));
-    }
-    (assumed, quote!(#(#impls)*))
+    let impls = quote!(#(#impls)*);
+    let mut assumed = expand::derive_predicates(input, fields, |i, f| {
+        if f.cfgs.is_empty() {
+            quote!(<$($path)* #ty_g as #p::FieldType<#i>>::Type)
+        } else {
+            f.ty.to_token_stream()
+        }
+    });
+    // The type parameters' predicates (first in the list) go last: rustc's
+    // help on a failed check then points at the struct's parameters, not
+    // into the derive attribute.
+    assumed.rotate_left(original.generics.type_params().count());
+    (assumed, impls)
 }
 
-/// The predicates of a boxed or immutable struct's derive: `bounds` on each
-/// type parameter and on the struct itself.
+/// A boxed or immutable struct's derive's predicates
+/// (`whole::whole_predicates`), with the struct written `$($path)*`.
 pub fn whole_assumed(input: &Input, bounds: &TokenStream) -> Vec<TokenStream> {
-    let original = input.original;
-    let (_, ty_g, _) = original.generics.split_for_impl();
-    let mut assumed: Vec<TokenStream> = original
-        .generics
-        .type_params()
-        .map(|param| {
-            let ident = &param.ident;
-            quote!(#ident: #bounds)
-        })
-        .collect();
-    assumed.push(quote!($($path)* #ty_g: #bounds));
-    assumed
+    let (_, ty_g, _) = input.original.generics.split_for_impl();
+    whole::whole_predicates(input, bounds, quote!($($path)* #ty_g))
 }
 
 /// The block's half: for a generic block, a call of the macro its struct's

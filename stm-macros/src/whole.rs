@@ -11,29 +11,47 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{parse_quote, Generics, WherePredicate};
 
-/// The struct's generics plus what the handle needs: each type parameter
-/// `bounds` (as `derive(Clone)` asks `Clone` of each, and what a
-/// `#[methods]` block of a generic struct usually asks of them), the struct
-/// itself `bounds` (its own impls may ask more), all spelled out so the
-/// handle's documentation reads plainly, and the `bound = ".."` predicates.
-fn whole_generics(input: &Input, bounds: TokenStream) -> Generics {
+/// The struct's generics plus what the handle needs (`whole_predicates`,
+/// with the struct written by its name) and the `bound = ".."` predicates.
+fn whole_generics(input: &Input, bounds: &TokenStream) -> Generics {
     let original = input.original;
     let mut generics = original.generics.clone();
-    let mut predicates: Vec<WherePredicate> = Vec::new();
-    for param in original.generics.type_params() {
-        let ident = &param.ident;
-        predicates.push(parse_quote!(#ident: #bounds));
-    }
-    if original.generics.type_params().next().is_some() {
-        let name = &original.ident;
-        let (_, ty_g, _) = original.generics.split_for_impl();
-        predicates.push(parse_quote!(#name #ty_g: #bounds));
-    }
-    predicates.extend(input.attrs.bounds.iter().cloned());
+    let name = &original.ident;
+    let (_, ty_g, _) = original.generics.split_for_impl();
+    let predicates: Vec<WherePredicate> = whole_predicates(input, bounds, quote!(#name #ty_g))
+        .into_iter()
+        .map(|tokens| syn::parse2(tokens).expect("a where predicate"))
+        .chain(input.attrs.bounds.iter().cloned())
+        .collect();
     if !predicates.is_empty() {
         generics.make_where_clause().predicates.extend(predicates);
     }
     generics
+}
+
+/// What the derive asks beyond the struct's own bounds: each type parameter
+/// `bounds` (as `derive(Clone)` asks `Clone` of each, and what a
+/// `#[methods]` block of a generic struct usually asks of them) and, for a
+/// generic struct, the struct itself `bounds` (its own impls may ask more),
+/// all spelled out so the handle's documentation reads plainly. The struct is
+/// written `self_ty`, so that the link check can name it its own way.
+pub fn whole_predicates(
+    input: &Input,
+    bounds: &TokenStream,
+    self_ty: TokenStream,
+) -> Vec<TokenStream> {
+    let generics = &input.original.generics;
+    let mut predicates: Vec<TokenStream> = generics
+        .type_params()
+        .map(|param| {
+            let ident = &param.ident;
+            quote!(#ident: #bounds)
+        })
+        .collect();
+    if !predicates.is_empty() {
+        predicates.push(quote!(#self_ty: #bounds));
+    }
+    predicates
 }
 
 /// `where` for `Debug`: a generic struct's own `Debug` is only known if required.
@@ -67,7 +85,7 @@ pub fn derive_boxed(input: &Input) -> TokenStream {
 
     let bounds =
         quote!(::core::clone::Clone + ::core::marker::Send + ::core::marker::Sync + 'static);
-    let generics = whole_generics(input, bounds.clone());
+    let generics = whole_generics(input, &bounds);
     let link_check = link_check::derive_side(
         input,
         &p,
@@ -231,7 +249,7 @@ pub fn derive_immutable(input: &Input) -> TokenStream {
     let handle_str = handle.to_string();
 
     let bounds = quote!(::core::marker::Send + ::core::marker::Sync + 'static);
-    let generics = whole_generics(input, bounds.clone());
+    let generics = whole_generics(input, &bounds);
     let link_check = link_check::derive_side(
         input,
         &p,
