@@ -369,8 +369,7 @@ impl Transaction {
         if self.long_way {
             self.clear_the_long_way();
         } else {
-            self.clear_logs();
-            self.leave();
+            self.clear_short();
         }
     }
 
