@@ -1,8 +1,11 @@
 //! The versioned lock word every transactional variable carries (TL2).
 //!
-//! Bit 0 says "locked by a committing transaction"; bit 1 says "a blocked
-//! transaction waits for this variable to change"; the other bits hold the
-//! version: the global clock value of the commit that last wrote it.
+//! The top bit says "locked by a committing transaction"; the next says "a
+//! blocked transaction waits for this variable to change"; the low 62 bits
+//! hold the version: the global clock value of the commit that last wrote
+//! it. With the flags on top, an unflagged word *is* its version, so the
+//! reader's common test (unlocked, no newer than the snapshot) is one
+//! comparison: every flagged word compares above any snapshot.
 //!
 //! Keeping the waiter flag in the lock word makes the wake-up protocol free
 //! for committers: a waiter may only set the flag with a compare-and-swap on
@@ -16,9 +19,10 @@ use crate::sync::{AtomicU64, Ordering};
 /// A version number taken from the global clock.
 pub type Version = u64;
 
-const LOCKED: u64 = 1;
-const WAITERS: u64 = 2;
-const SHIFT: u32 = 2;
+const LOCKED: u64 = 1 << 63;
+const WAITERS: u64 = 1 << 62;
+/// The version's bits; a clock ticking once per commit never reaches them.
+const VERSION: u64 = WAITERS - 1;
 
 /// One versioned lock: readers check it, committers lock it.
 #[derive(Debug)]
@@ -44,7 +48,15 @@ impl LockWord {
     /// The version stored in the word (meaningful when unlocked).
     #[inline]
     pub fn version(self) -> Version {
-        self.0 >> SHIFT
+        self.0 & VERSION
+    }
+    /// The version, if the word is unlocked, flagless and no newer than
+    /// `snapshot`: the readers' common case in one comparison. `None` says
+    /// only that the caller must look closer (a waiter's flag alone does
+    /// not make a variable unreadable).
+    #[inline]
+    pub fn version_within(self, snapshot: Version) -> Option<Version> {
+        (self.0 <= snapshot).then_some(self.0)
     }
 }
 
@@ -61,7 +73,7 @@ impl Locked {
     /// The version the variable had.
     #[inline]
     pub fn version(self) -> Version {
-        self.0 >> SHIFT
+        self.0 & VERSION
     }
 
     /// Whether waiters must be woken after publishing.
@@ -75,7 +87,7 @@ impl VersionedLock {
     /// A lock at `version`, unlocked, with no waiters.
     pub fn new(version: Version) -> Self {
         VersionedLock {
-            word: AtomicU64::new(version << SHIFT),
+            word: AtomicU64::new(version),
         }
     }
 
@@ -103,7 +115,7 @@ impl VersionedLock {
     #[inline]
     pub fn try_lock_at(&self, expected: Version) -> Option<Locked> {
         let current = self.word.load(Ordering::Relaxed);
-        if current & LOCKED != 0 || current >> SHIFT != expected {
+        if current & LOCKED != 0 || current & VERSION != expected {
             return None;
         }
         self.lock_from(current)
@@ -128,7 +140,7 @@ impl VersionedLock {
     /// woken by the caller, so the flag is cleared) ...
     #[inline]
     pub fn unlock(&self, version: Version) {
-        self.word.store(version << SHIFT, Ordering::Release);
+        self.word.store(version, Ordering::Release);
     }
 
     /// ... or restores the word as it was before locking, flag included.
@@ -146,7 +158,7 @@ impl VersionedLock {
     pub fn request_wakeup(&self, version: Version) -> bool {
         let mut current = self.word.load(Ordering::Acquire);
         loop {
-            if current & LOCKED != 0 || current >> SHIFT != version {
+            if current & LOCKED != 0 || current & VERSION != version {
                 return false;
             }
             if current & WAITERS != 0 {
@@ -163,5 +175,56 @@ impl VersionedLock {
                 Err(seen) => current = seen,
             }
         }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_unflagged_word_no_newer_than_the_snapshot_passes_the_one_comparison() {
+        let lock = VersionedLock::new(5);
+        assert_eq!(lock.load().version_within(5), Some(5));
+        assert_eq!(
+            lock.load().version_within(4),
+            None,
+            "newer than the snapshot"
+        );
+
+        // A waiter's flag keeps the version but sends readers the long way.
+        assert!(lock.request_wakeup(5));
+        let flagged = lock.load();
+        assert!(flagged.has_waiters() && !flagged.is_locked());
+        assert_eq!(flagged.version(), 5);
+        assert_eq!(flagged.version_within(VERSION), None);
+
+        // Locked: no snapshot, however new, reads it.
+        let locked = lock.try_lock().expect("unlocked");
+        assert!(locked.had_waiters());
+        assert_eq!(locked.version(), 5);
+        assert!(lock.load().is_locked());
+        assert_eq!(lock.load().version_within(VERSION), None);
+        assert!(lock.try_lock().is_none());
+
+        // Publishing clears both flags.
+        lock.unlock(9);
+        assert_eq!(lock.load().version_within(9), Some(9));
+        assert!(!lock.load().has_waiters());
+    }
+
+    #[test]
+    fn releasing_unchanged_restores_the_flag_and_version() {
+        let lock = VersionedLock::new(VERSION);
+        assert!(lock.request_wakeup(VERSION));
+        let locked = lock.try_lock_at(VERSION).expect("at its version");
+        lock.unlock_unchanged(locked);
+        let word = lock.load();
+        assert!(!word.is_locked() && word.has_waiters());
+        assert_eq!(
+            word.version(),
+            VERSION,
+            "the largest version survives the flags"
+        );
     }
 }

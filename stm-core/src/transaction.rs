@@ -44,18 +44,23 @@ struct BoxedValue {
 }
 
 /// A buffered write: published at commit.
+///
+/// In C layout so that the fields a fresh entry starts at zero (and the
+/// `Bits` tag) are contiguous, with no padding between them (hence a `u64`
+/// branch): the inlined writes clear them with two wide stores.
 #[derive(Clone, Copy)]
+#[repr(C)]
 struct WriteEntry {
-    core: *const VarCore,
-    value: Slot,
-    /// The `or_else` branch whose undo log covers this entry's value: the
-    /// entry may be overwritten in place only inside that branch or one nested
-    /// in it (see `Transaction::branch`).
-    branch: u32,
     /// The generation of the variable's dependents seen before locking.
     dependents_seen: u64,
     /// What locking the variable found (its version, whether waiters wait).
     locked: Locked,
+    /// The `or_else` branch whose undo log covers this entry's value: the
+    /// entry may be overwritten in place only inside that branch or one nested
+    /// in it (see `Transaction::branch`).
+    branch: u64,
+    value: Slot,
+    core: *const VarCore,
     /// The version a `modify` read before writing, which then logged no
     /// separate read (`NOT_READ` otherwise): validated like a read.
     read_at: Version,
@@ -66,7 +71,7 @@ const NOT_READ: Version = Version::MAX;
 
 impl WriteEntry {
     #[inline]
-    fn new(core: *const VarCore, value: Slot, branch: u32) -> Self {
+    fn new(core: *const VarCore, value: Slot, branch: u64) -> Self {
         WriteEntry {
             core,
             value,
@@ -82,7 +87,7 @@ impl WriteEntry {
 struct Undo {
     index: usize,
     value: Slot,
-    branch: u32,
+    branch: u64,
 }
 
 /// A node this transaction ran, with what it read.
@@ -139,7 +144,7 @@ impl DueNodes {
 /// Where an `or_else` branch started, to roll it back.
 pub(crate) struct Checkpoint {
     /// The branch that was running when this one started.
-    parent: u32,
+    parent: u64,
     writes: usize,
     undo: usize,
     commit_hooks: usize,
@@ -195,9 +200,9 @@ pub struct Transaction {
     /// belongs to the running branch or to one nested in it that has ended;
     /// a smaller one to a branch outside it, even one that ended before it
     /// started (nesting depth cannot tell those apart).
-    branch: u32,
+    branch: u64,
     /// The last branch number handed out in this attempt.
-    branches: u32,
+    branches: u64,
     commit_hooks: Vec<Box<dyn FnOnce()>>,
     abort_hooks: Vec<Box<dyn FnOnce()>>,
     /// Abort hooks of rolled-back `or_else` branches: they run when the
@@ -809,11 +814,9 @@ impl Transaction {
     ) -> Option<(T, Version)> {
         let lock = &var.core().lock;
         let before = lock.load();
-        if before.is_locked() || before.version() > self.read_version {
-            return None;
-        }
+        let version = before.version_within(self.read_version)?;
         let value = self.load_value(var);
-        (lock.load() == before).then_some((value, before.version()))
+        (lock.load() == before).then_some((value, version))
     }
 
     #[inline(never)]
@@ -900,7 +903,7 @@ impl Transaction {
         if filter == 0 || filter & filter_bit(core) == 0 {
             // The common case, as in `read_in_snapshot`.
             let before = var.core().lock.load();
-            if !before.is_locked() && before.version() <= self.read_version {
+            if before.version_within(self.read_version).is_some() {
                 match self.lend_if_unchanged(var, before, f) {
                     Ok(result) => return Ok(result),
                     Err(back) => return self.read_var_with_full(var, back),
@@ -995,10 +998,13 @@ impl Transaction {
         if self.writes.len() < self.fast_writes_limit {
             let core: *const VarCore = var.core();
             let bit = filter_bit(core);
-            if self.fast_filter & bit == 0 {
+            // Kept in a register across the read's atomic loads, which the
+            // compiler may not move a reload of the field above.
+            let filter = self.fast_filter;
+            if filter & bit == 0 {
                 if let Some((value, version)) = self.read_in_snapshot(var) {
                     let slot = self.new_slot(var, f(value));
-                    self.fast_filter |= bit;
+                    self.fast_filter = filter | bit;
                     let mut entry = WriteEntry::new(core, slot, 0);
                     entry.read_at = version;
                     self.push_write_short(entry);
