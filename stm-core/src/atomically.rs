@@ -4,7 +4,7 @@ use crate::error::{Abort, ErrorKind, Failure, StmError, StmResult, TransactionEr
 use crate::lease::{outside_transaction, Lease};
 use crate::serial::{self, SerialToken};
 use crate::stats::Event;
-use crate::transaction::{drop_list, CommitError, Transaction};
+use crate::transaction::{drop_list, CommitError, QuickCommit, Transaction};
 use std::convert::Infallible;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
@@ -143,34 +143,36 @@ where
     loop {
         tx.begin();
         let serial = retries.token.is_some();
-        // The commit runs invariant checks and eager caches: user code that
-        // may panic like the body (it runs before any lock is taken).
-        let outcome = catch_unwind(AssertUnwindSafe(|| match body(&mut tx) {
-            Ok(value) => match commit_through_gate(&mut tx, serial) {
-                Ok(()) => Ok(value),
-                Err(e) => Err(Abort::Stm(e.into())),
-            },
-            Err(e) => Err(e),
-        }));
+        let outcome = match catch_unwind(AssertUnwindSafe(|| body(&mut tx))) {
+            Ok(Ok(value)) => {
+                // Runs no user code, so it needs no catching.
+                let quick = if serial {
+                    QuickCommit::Untouched
+                } else {
+                    tx.commit_quick()
+                };
+                if let QuickCommit::Committed = quick {
+                    leave_committed(tx, &mut retries.token, serial);
+                    // Holds no token now: forgetting skips the drop's test.
+                    std::mem::forget(retries);
+                    return Ok(value);
+                }
+                // The rest of the commit runs invariant checks and eager
+                // caches: user code that may panic like the body (it runs
+                // before any lock is taken).
+                catch_unwind(AssertUnwindSafe(|| {
+                    match commit_through_gate(&mut tx, quick, serial) {
+                        Ok(()) => Ok(value),
+                        Err(e) => Err(Abort::Stm(e.into())),
+                    }
+                }))
+            }
+            other => other,
+        };
         match outcome {
             Ok(Ok(value)) => {
-                if !serial && !tx.ends_the_long_way() {
-                    // No hooks to run (they are extras) and no token to
-                    // release: the short way out (forgetting a `None` skips
-                    // its drop).
-                    tx.clear_short();
-                    std::mem::forget(retries);
-                    drop(tx);
-                } else if serial || tx.has_extras() {
-                    let hooks = tx.finish_commit();
-                    leave(tx, retries.token, hooks);
-                } else {
-                    // Boxed values or logs that grew, but still nothing to
-                    // run or release.
-                    tx.clear();
-                    std::mem::forget(retries);
-                    drop(tx);
-                }
+                leave_committed(tx, &mut retries.token, serial);
+                std::mem::forget(retries);
                 return Ok(value);
             }
             Ok(Err(Abort::User(e))) => {
@@ -200,6 +202,26 @@ where
         }
         // Only a failed attempt gets here: the first one needs no check.
         retries.before_attempt(&mut tx);
+    }
+}
+
+/// Ends a committed transaction: releases the token (leaving `None`), runs
+/// the hooks, hands the logs back to the thread.
+#[inline(always)]
+fn leave_committed(mut tx: Lease, token: &mut Option<SerialToken>, serial: bool) {
+    if !serial && !tx.ends_the_long_way() {
+        // No hooks to run (they are extras) and no token to release: the
+        // short way out.
+        tx.clear_short();
+        drop(tx);
+    } else if serial || tx.has_extras() {
+        let hooks = tx.finish_commit();
+        leave(tx, token.take(), hooks);
+    } else {
+        // Boxed values or logs that grew, but still nothing to run or
+        // release.
+        tx.clear();
+        drop(tx);
     }
 }
 
@@ -263,12 +285,28 @@ impl Retries {
     }
 }
 
-/// Commits; when a transaction running alone holds the gate, waits it out and
-/// tries the commit again instead of re-running the body. The attempt's reads
-/// (its checks' included) are validated after the wait like any other, so a
-/// change the lone transaction made to them still fails the commit.
+/// Ends the commit [`Transaction::commit_quick`] left (or, for a serial
+/// transaction, did not start); when a transaction running alone holds the
+/// gate, waits it out and tries the commit again instead of re-running the
+/// body. The attempt's reads (its checks' included) are validated after the
+/// wait like any other, so a change the lone transaction made to them still
+/// fails the commit.
 #[inline]
-fn commit_through_gate(tx: &mut Transaction, serial: bool) -> Result<(), CommitError> {
+fn commit_through_gate(
+    tx: &mut Transaction,
+    quick: QuickCommit,
+    serial: bool,
+) -> Result<(), CommitError> {
+    match quick {
+        QuickCommit::Committed => Ok(()),
+        QuickCommit::Ticked { published } => tx.finish_ticked(published),
+        QuickCommit::Untouched => commit_slowly(tx, serial),
+    }
+}
+
+/// `commit_through_gate` once the quick commit stood aside.
+#[inline(never)]
+fn commit_slowly(tx: &mut Transaction, serial: bool) -> Result<(), CommitError> {
     loop {
         match tx.commit(serial) {
             Err(CommitError::SerialGate) => serial::wait_gate(),

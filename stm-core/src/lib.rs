@@ -47,6 +47,8 @@ mod lease;
 #[cfg(not(loom))]
 mod node;
 #[cfg(all(test, not(loom)))]
+mod quick_commit_tests;
+#[cfg(all(test, not(loom)))]
 mod rmw_tests;
 #[cfg(not(loom))]
 mod serial;

@@ -267,6 +267,22 @@ fn filter_bit(core: *const VarCore) -> u64 {
     1u64 << ((core as usize >> 6) & 63)
 }
 
+/// The size of a write entry, to find one's index from its address.
+const ENTRY: usize = std::mem::size_of::<WriteEntry>();
+
+/// How far [`Transaction::commit_quick`] got (small enough to come back
+/// in two registers).
+pub(crate) enum QuickCommit {
+    /// Published.
+    Committed,
+    /// Nothing done: commit the usual way.
+    Untouched,
+    /// A version taken (the transaction's `clock_seen`), the first
+    /// `published` entries published and unlocked, the others still
+    /// locked: finish the general way.
+    Ticked { published: u32 },
+}
+
 /// What `commit` reports when it cannot publish.
 pub(crate) enum CommitError {
     /// Re-run the transaction.
@@ -1611,6 +1627,102 @@ impl Transaction {
         self.commit_with_nodes(serial)
     }
 
+    /// The whole commit of an attempt with nothing but reads and writes,
+    /// when nothing stands in its way: every lock free at the first try, no
+    /// transaction running alone, no commit since the snapshot, only inline
+    /// values and no waiters to wake. A read-only attempt ends here inline;
+    /// one that wrote goes to a leaf (it calls nothing), so the common
+    /// commit saves no registers.
+    ///
+    /// `Untouched`: it took no lock and ticked nothing; commit the usual way.
+    /// `Ticked`: it holds the locks of the entries not yet published and
+    /// took a version; [`Self::finish_ticked`] ends the commit.
+    #[inline]
+    pub(crate) fn commit_quick(&mut self) -> QuickCommit {
+        if self.extras() {
+            return QuickCommit::Untouched;
+        }
+        if self.writes.is_empty() {
+            // Read-only: every read was consistent with the snapshot when made.
+            self.count(Event::Commit);
+            return QuickCommit::Committed;
+        }
+        self.commit_quick_writes()
+    }
+
+    /// `commit_quick` for an attempt that wrote.
+    #[inline(never)]
+    fn commit_quick_writes(&mut self) -> QuickCommit {
+        if self.wrote_dependents {
+            return QuickCommit::Untouched;
+        }
+        let failed = 'lock: {
+            for w in self.writes.iter_mut() {
+                // SAFETY: written variables live until the attempt ends (reclaim.rs).
+                let core = unsafe { &*w.core };
+                let Some(locked) = core.lock.try_lock() else {
+                    break 'lock Some(w as *const WriteEntry);
+                };
+                if core.dependents_generation() != w.dependents_seen {
+                    core.lock.unlock_unchanged(locked);
+                    break 'lock Some(w as *const WriteEntry);
+                }
+                w.locked = locked;
+            }
+            None
+        };
+        if failed.is_some() || serial::active() {
+            // Found by address, not counted: the loop keeps one register fewer.
+            let taken = self
+                .writes
+                .iter()
+                .take_while(|w| Some(*w as *const _) != failed);
+            for w in taken {
+                // SAFETY: as above.
+                unsafe { &*w.core }.lock.unlock_unchanged(w.locked);
+            }
+            return QuickCommit::Untouched;
+        }
+        let version = GLOBAL_CLOCK.tick();
+        self.clock_seen = version;
+        if version != self.read_version + 1 {
+            return QuickCommit::Ticked { published: 0 };
+        }
+        // No commit came between snapshot and version: nothing read changed.
+        let start = self.writes.as_ptr() as usize;
+        for w in self.writes.iter() {
+            let (Slot::Bits(bits), false) = (w.value, w.locked.had_waiters()) else {
+                // The log of a quick commit is short (see `INDEX_FROM`).
+                let published = ((w as *const _ as usize - start) / ENTRY) as u32;
+                return QuickCommit::Ticked { published };
+            };
+            // SAFETY: as above.
+            let core = unsafe { &*w.core };
+            core.bits.store(bits, Ordering::Release);
+            core.lock.unlock(version);
+        }
+        self.count(Event::Commit);
+        QuickCommit::Committed
+    }
+
+    /// Ends a commit that [`Self::commit_quick`] left `Ticked`: validates
+    /// if another commit came between snapshot and version, then publishes
+    /// the rest (boxed values, waiters).
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn finish_ticked(&mut self, published: u32) -> Result<(), CommitError> {
+        let version = self.clock_seen;
+        // Published entries mean no commit came in between (see there).
+        if version != self.read_version + 1 && !self.validate_reads(0, true) {
+            self.unlock_all(self.writes.len(), None);
+            self.count(Event::Conflict);
+            return Err(CommitError::Conflict);
+        }
+        self.publish_writes(version, published as usize);
+        self.count(Event::Commit);
+        Ok(())
+    }
+
     /// The commit of an attempt that ran or must run nodes, or used extras.
     #[inline(never)]
     fn commit_with_nodes(&mut self, serial: bool) -> Result<(), CommitError> {
@@ -1660,7 +1772,7 @@ impl Transaction {
             self.count(Event::Conflict);
             return Err(CommitError::Conflict);
         }
-        self.publish_writes(write_version);
+        self.publish_writes(write_version, 0);
         if edges_change {
             self.finish_edges();
         }
@@ -1702,7 +1814,7 @@ impl Transaction {
             self.count(Event::Conflict);
             return Err(CommitError::Conflict);
         }
-        self.publish_writes(write_version);
+        self.publish_writes(write_version, 0);
         self.count(Event::Commit);
         Ok(())
     }
@@ -1711,8 +1823,8 @@ impl Transaction {
     /// `write_version`, waking waiters. A reader that sees one variable new
     /// and another still locked waits.
     #[inline]
-    fn publish_writes(&mut self, write_version: Version) {
-        for w in self.writes.iter() {
+    fn publish_writes(&mut self, write_version: Version, from: usize) {
+        for w in &self.writes[from..] {
             // SAFETY: written variables live until the attempt ends.
             let core = unsafe { &*w.core };
             Self::publish_slot(&mut self.boxed, core, w.value, self.guard.as_ref());
@@ -1726,23 +1838,25 @@ impl Transaction {
     /// Locks every written variable; on failure releases what it took.
     #[inline]
     fn lock_write_set(&mut self) -> Result<usize, CommitError> {
-        let mut failure = None;
-        for (i, w) in self.writes.iter_mut().enumerate() {
+        let mut event = Event::LockConflict;
+        let failed_at = self.writes.iter_mut().position(|w| {
             // SAFETY: written variables live until the attempt ends (reclaim.rs).
             let core = unsafe { &*w.core };
             let Some(locked) = lock_or_spin(&core.lock) else {
-                failure = Some((i, Event::LockConflict));
-                break;
+                return true;
             };
             w.locked = locked;
             // A dependent attached after we collected this variable's
             // dependents would be skipped: start over to run it.
             if core.dependents_generation() != w.dependents_seen {
-                failure = Some((i + 1, Event::Conflict));
-                break;
+                event = Event::Conflict;
+                return true;
             }
-        }
-        if let Some((taken, event)) = failure {
+            false
+        });
+        if let Some(i) = failed_at {
+            // The entry that failed holds its lock only after a conflict.
+            let taken = i + usize::from(matches!(event, Event::Conflict));
             self.unlock_all(taken, None);
             self.count(event);
             return Err(CommitError::Conflict);

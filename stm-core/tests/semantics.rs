@@ -411,6 +411,72 @@ fn concurrent_modifies_lose_no_update() {
     assert_eq!(counter.load(), 100_000);
 }
 
+/// A commit that publishes plain values and then meets one it cannot
+/// publish the quick way (a boxed value, or a variable someone waits on)
+/// hands the rest over without publishing anything twice or skipping
+/// anything: another writer's increments of the first variable all survive,
+/// and every boxed value arrives.
+#[test]
+fn commits_handing_over_midway_lose_no_update() {
+    const ROUNDS: i64 = 100_000;
+    let counter = Arc::new(TVar::new(0i64));
+    let label = Arc::new(TVar::new(String::new()));
+    let start = Arc::new(Barrier::new(2));
+    let mixed = {
+        let (counter, label, start) = (counter.clone(), label.clone(), start.clone());
+        thread::spawn(move || {
+            start.wait();
+            for i in 0..ROUNDS {
+                atomically(|tx| {
+                    counter.modify(tx, |c| c + 1)?;
+                    label.write(tx, format!("round {i}"))
+                });
+            }
+        })
+    };
+    start.wait();
+    for _ in 0..ROUNDS {
+        atomically(|tx| counter.modify(tx, |c| c + 1));
+    }
+    mixed.join().unwrap();
+    assert_eq!(counter.load(), 2 * ROUNDS);
+    assert_eq!(label.load(), format!("round {}", ROUNDS - 1));
+}
+
+/// A waiter on the second variable a commit writes is woken, and both
+/// values are published, though the first went out before the waiter was
+/// noticed.
+#[test]
+fn a_waiter_on_a_later_write_of_a_commit_is_woken() {
+    let first = TVar::new(0i64);
+    let second = TVar::new(0i64);
+    for round in 1..=20 {
+        let waiter = {
+            let (first, second) = (first.clone(), second.clone());
+            thread::spawn(move || {
+                atomically(|tx| {
+                    let seen = second.read(tx)?;
+                    if seen < round {
+                        return retry();
+                    }
+                    Ok((first.read(tx)?, seen))
+                })
+            })
+        };
+        thread::sleep(Duration::from_millis(10));
+        atomically(|tx| {
+            first.write(tx, round * 10)?;
+            second.write(tx, round)
+        });
+        let seen = within(
+            30,
+            "waking a waiter on a commit's second write",
+            move || waiter.join().unwrap(),
+        );
+        assert_eq!(seen, (round * 10, round));
+    }
+}
+
 /// Writing a variable the waiter did not read does not wake it; writing the
 /// second of two variables it read does.
 #[test]
