@@ -3,34 +3,44 @@
 //! published left alone (another committer may hold them by then).
 
 use crate::lease::Lease;
-use crate::transaction::QuickCommit;
+use crate::transaction::{Published, QuickCommit};
 use crate::TVar;
 
 #[test]
 fn a_hand_over_midway_leaves_what_it_published_alone() {
     let a = TVar::new(0i64);
     let b = TVar::new(String::new());
+    let c = TVar::new(0i64);
     let mut tx = Lease::take();
     for round in 1..=100 {
         tx.begin();
         a.write(&mut tx, round).unwrap();
         b.write(&mut tx, format!("round {round}")).unwrap();
+        c.write(&mut tx, -round).unwrap();
         match tx.commit_quick() {
-            QuickCommit::Ticked { published: 1 } => {
-                // `a` is out and free: another committer may take it now.
+            QuickCommit::Ticked {
+                published: Published::Plain,
+            } => {
+                // The inline values are out and free: another committer may
+                // take them now. The boxed one waits for the general way.
+                assert_eq!((a.load(), c.load()), (round, -round));
                 let held = a.core().lock.try_lock().expect("published and unlocked");
+                assert!(!c.core().lock.load().is_locked());
                 assert!(b.core().lock.load().is_locked(), "not published yet");
-                assert!(tx.finish_ticked(1).is_ok());
+                assert!(tx.finish_ticked(Published::Plain).is_ok());
                 assert!(a.core().lock.load().is_locked(), "the other lock survives");
                 a.core().lock.unlock_unchanged(held);
                 drop(tx.finish_commit());
                 drop(tx);
-                assert_eq!(a.load(), round);
+                assert_eq!((a.load(), c.load()), (round, -round));
                 assert_eq!(b.load(), format!("round {round}"));
+                assert!(!b.core().lock.load().is_locked());
                 return;
             }
             // Another test's commit came between snapshot and version.
-            QuickCommit::Ticked { published: 0 } => assert!(tx.finish_ticked(0).is_ok()),
+            QuickCommit::Ticked {
+                published: Published::None,
+            } => assert!(tx.finish_ticked(Published::None).is_ok()),
             _ => panic!("an uncontended attempt commits or hands over ticked"),
         }
         drop(tx.finish_commit());
@@ -75,9 +85,14 @@ fn a_hand_over_before_publishing_validates_and_releases_on_conflict() {
         .unwrap();
     assert!(matches!(
         tx.commit_quick(),
-        QuickCommit::Ticked { published: 0 }
+        QuickCommit::Ticked {
+            published: Published::None
+        }
     ));
-    assert!(tx.finish_ticked(0).is_err(), "the read changed");
+    assert!(
+        tx.finish_ticked(Published::None).is_err(),
+        "the read changed"
+    );
     assert_eq!(written.core().lock.load(), word, "released unchanged");
     drop(tx.abort_attempt());
     drop(tx);

@@ -267,9 +267,6 @@ fn filter_bit(core: *const VarCore) -> u64 {
     1u64 << ((core as usize >> 6) & 63)
 }
 
-/// The size of a write entry, to find one's index from its address.
-const ENTRY: usize = std::mem::size_of::<WriteEntry>();
-
 /// How far [`Transaction::commit_quick`] got (small enough to come back
 /// in two registers).
 pub(crate) enum QuickCommit {
@@ -277,10 +274,19 @@ pub(crate) enum QuickCommit {
     Committed,
     /// Nothing done: commit the usual way.
     Untouched,
-    /// A version taken (the transaction's `clock_seen`), the first
-    /// `published` entries published and unlocked, the others still
-    /// locked: finish the general way.
-    Ticked { published: u32 },
+    /// A version taken (the transaction's `clock_seen`), with `published`
+    /// entries published and unlocked, the others still locked: finish the
+    /// general way.
+    Ticked { published: Published },
+}
+
+/// Which write entries a `Ticked` quick commit has published.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Published {
+    /// None: it must still validate.
+    None,
+    /// Those with an inline value and no waiters.
+    Plain,
 }
 
 /// What `commit` reports when it cannot publish.
@@ -1656,27 +1662,25 @@ impl Transaction {
         if self.wrote_dependents {
             return QuickCommit::Untouched;
         }
-        let failed = 'lock: {
+        // The entry whose lock failed, found by address (null: none failed),
+        // so the loop keeps no count.
+        let failed: *const WriteEntry = 'lock: {
             for w in self.writes.iter_mut() {
                 // SAFETY: written variables live until the attempt ends (reclaim.rs).
                 let core = unsafe { &*w.core };
                 let Some(locked) = core.lock.try_lock() else {
-                    break 'lock Some(w as *const WriteEntry);
+                    break 'lock w;
                 };
                 if core.dependents_generation() != w.dependents_seen {
                     core.lock.unlock_unchanged(locked);
-                    break 'lock Some(w as *const WriteEntry);
+                    break 'lock w;
                 }
                 w.locked = locked;
             }
-            None
+            std::ptr::null()
         };
-        if failed.is_some() || serial::active() {
-            // Found by address, not counted: the loop keeps one register fewer.
-            let taken = self
-                .writes
-                .iter()
-                .take_while(|w| Some(*w as *const _) != failed);
+        if !failed.is_null() || serial::active() {
+            let taken = self.writes.iter().take_while(|w| !std::ptr::eq(*w, failed));
             for w in taken {
                 // SAFETY: as above.
                 unsafe { &*w.core }.lock.unlock_unchanged(w.locked);
@@ -1686,20 +1690,30 @@ impl Transaction {
         let version = GLOBAL_CLOCK.tick();
         self.clock_seen = version;
         if version != self.read_version + 1 {
-            return QuickCommit::Ticked { published: 0 };
+            return QuickCommit::Ticked {
+                published: Published::None,
+            };
         }
         // No commit came between snapshot and version: nothing read changed.
-        let start = self.writes.as_ptr() as usize;
-        for w in self.writes.iter() {
-            let (Slot::Bits(bits), false) = (w.value, w.locked.had_waiters()) else {
-                // The log of a quick commit is short (see `INDEX_FROM`).
-                let published = ((w as *const _ as usize - start) / ENTRY) as u32;
-                return QuickCommit::Ticked { published };
+        // Entries that need the general way stay locked for it.
+        let needs_general = |w: &WriteEntry| match w.value {
+            Slot::Bits(bits) if !w.locked.had_waiters() => {
+                // SAFETY: as above.
+                let core = unsafe { &*w.core };
+                core.bits.store(bits, Ordering::Release);
+                core.lock.unlock(version);
+                false
+            }
+            _ => true,
+        };
+        let mut entries = self.writes.iter();
+        if entries.by_ref().any(needs_general) {
+            entries.for_each(|w| {
+                needs_general(w);
+            });
+            return QuickCommit::Ticked {
+                published: Published::Plain,
             };
-            // SAFETY: as above.
-            let core = unsafe { &*w.core };
-            core.bits.store(bits, Ordering::Release);
-            core.lock.unlock(version);
         }
         self.count(Event::Commit);
         QuickCommit::Committed
@@ -1707,18 +1721,25 @@ impl Transaction {
 
     /// Ends a commit that [`Self::commit_quick`] left `Ticked`: validates
     /// if another commit came between snapshot and version, then publishes
-    /// the rest (boxed values, waiters).
+    /// what is left.
     #[cold]
     #[inline(never)]
-    pub(crate) fn finish_ticked(&mut self, published: u32) -> Result<(), CommitError> {
+    pub(crate) fn finish_ticked(&mut self, published: Published) -> Result<(), CommitError> {
         let version = self.clock_seen;
-        // Published entries mean no commit came in between (see there).
-        if version != self.read_version + 1 && !self.validate_reads(0, true) {
-            self.unlock_all(self.writes.len(), None);
-            self.count(Event::Conflict);
-            return Err(CommitError::Conflict);
+        match published {
+            Published::None => {
+                if version != self.read_version + 1 && !self.validate_reads(0, true) {
+                    self.unlock_all(self.writes.len(), None);
+                    self.count(Event::Conflict);
+                    return Err(CommitError::Conflict);
+                }
+                self.publish_writes(version, |_| true);
+            }
+            // Boxed values and variables with waiters.
+            Published::Plain => self.publish_writes(version, |w| {
+                matches!(w.value, Slot::Boxed(_)) || w.locked.had_waiters()
+            }),
         }
-        self.publish_writes(version, published as usize);
         self.count(Event::Commit);
         Ok(())
     }
@@ -1772,7 +1793,7 @@ impl Transaction {
             self.count(Event::Conflict);
             return Err(CommitError::Conflict);
         }
-        self.publish_writes(write_version, 0);
+        self.publish_writes(write_version, |_| true);
         if edges_change {
             self.finish_edges();
         }
@@ -1814,7 +1835,7 @@ impl Transaction {
             self.count(Event::Conflict);
             return Err(CommitError::Conflict);
         }
-        self.publish_writes(write_version, 0);
+        self.publish_writes(write_version, |_| true);
         self.count(Event::Commit);
         Ok(())
     }
@@ -1823,8 +1844,8 @@ impl Transaction {
     /// `write_version`, waking waiters. A reader that sees one variable new
     /// and another still locked waits.
     #[inline]
-    fn publish_writes(&mut self, write_version: Version, from: usize) {
-        for w in &self.writes[from..] {
+    fn publish_writes(&mut self, write_version: Version, pending: impl Fn(&WriteEntry) -> bool) {
+        for w in self.writes.iter().filter(|w| pending(w)) {
             // SAFETY: written variables live until the attempt ends.
             let core = unsafe { &*w.core };
             Self::publish_slot(&mut self.boxed, core, w.value, self.guard.as_ref());
