@@ -264,6 +264,7 @@ impl Retries {
             ErrorKind::Conflict => {
                 self.failures += 1;
                 run_hooks(tx.abort_attempt());
+                tx.start_from_now();
                 crate::backoff::after_conflict(self.failures, tx.backoff_seed());
                 Ok(())
             }

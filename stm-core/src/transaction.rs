@@ -165,9 +165,11 @@ enum Mode {
 /// Transaction`; the engine creates it in [`atomically`](crate::atomically)
 /// and re-runs the body with a fresh attempt after a conflict.
 pub struct Transaction {
+    /// The attempt's snapshot: no variable newer than it is read without
+    /// extending it. Between attempts, the newest clock value this thread
+    /// has seen (a snapshot, its own commit's version), where the next
+    /// attempt starts.
     read_version: Version,
-    /// The newest clock value this thread has seen (a snapshot, a commit).
-    clock_seen: Version,
     /// Announces the running attempt, so variables it may still point to are
     /// not freed under it (see `reclaim.rs`).
     participant: Participant,
@@ -267,14 +269,13 @@ fn filter_bit(core: *const VarCore) -> u64 {
     1u64 << ((core as usize >> 6) & 63)
 }
 
-/// How far [`Transaction::commit_quick`] got (small enough to come back
-/// in two registers).
+/// How far [`Transaction::commit_quick`] got.
 pub(crate) enum QuickCommit {
     /// Published.
     Committed,
     /// Nothing done: commit the usual way.
     Untouched,
-    /// A version taken (the transaction's `clock_seen`), with `published`
+    /// A version taken (now the transaction's `read_version`), `published`
     /// entries published and unlocked, the others still locked: finish the
     /// general way.
     Ticked { published: Published },
@@ -283,7 +284,8 @@ pub(crate) enum QuickCommit {
 /// Which write entries a `Ticked` quick commit has published.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Published {
-    /// None: it must still validate.
+    /// None: another commit came between snapshot and version, so the
+    /// reads must be validated first.
     None,
     /// Those with an inline value and no waiters.
     Plain,
@@ -326,7 +328,6 @@ impl Transaction {
     pub(crate) fn new() -> Self {
         Transaction {
             read_version: 0,
-            clock_seen: 0,
             participant: reclaim::global::register(),
             uses_epoch: false,
             guard: None,
@@ -365,13 +366,12 @@ impl Transaction {
     pub(crate) fn begin(&mut self) {
         debug_assert!(self.writes.is_empty() && self.reads.is_empty());
         self.participant.enter();
-        // The newest clock value this thread has seen, not the clock itself:
-        // every commit elsewhere writes the clock's cache line, and most
-        // transactions read nothing written since this thread last looked.
-        // A variable written since then is newer than the snapshot, so
-        // reading it extends the snapshot (which samples the clock): reads
-        // stay current and consistent, only the line is spared.
-        self.read_version = self.clock_seen;
+        // The snapshot is the newest clock value this thread has seen, not
+        // the clock itself: every commit elsewhere writes the clock's cache
+        // line, and most transactions read nothing written since this thread
+        // last looked. A variable written since then is newer than the
+        // snapshot, so reading it extends the snapshot (which samples the
+        // clock): reads stay current and consistent, only the line is spared.
     }
 
     /// The attempt's epoch guard, pinned on first use: only boxed values need
@@ -999,7 +999,6 @@ impl Transaction {
     /// Moves the snapshot forward if everything read so far is unchanged.
     fn extend(&mut self) -> bool {
         let now = GLOBAL_CLOCK.now();
-        self.clock_seen = now;
         if self.validate_reads(0, false) {
             self.read_version = now;
             true
@@ -1687,9 +1686,8 @@ impl Transaction {
             }
             return QuickCommit::Untouched;
         }
-        let version = GLOBAL_CLOCK.tick();
-        self.clock_seen = version;
-        if version != self.read_version + 1 {
+        let (version, alone) = self.take_version();
+        if !alone {
             return QuickCommit::Ticked {
                 published: Published::None,
             };
@@ -1719,16 +1717,33 @@ impl Transaction {
         QuickCommit::Committed
     }
 
+    /// Starts the next attempt from the clock as it is now: after a
+    /// conflict, the snapshot that lost is likely stale.
+    pub(crate) fn start_from_now(&mut self) {
+        self.read_version = GLOBAL_CLOCK.now();
+    }
+
+    /// Takes a version for a commit holding its locks, and whether it
+    /// directly follows the snapshot (then nothing read can have changed).
+    /// The thread's next attempt starts from it.
+    #[inline]
+    fn take_version(&mut self) -> (Version, bool) {
+        let version = GLOBAL_CLOCK.tick();
+        let alone = version == self.read_version + 1;
+        self.read_version = version;
+        (version, alone)
+    }
+
     /// Ends a commit that [`Self::commit_quick`] left `Ticked`: validates
     /// if another commit came between snapshot and version, then publishes
     /// what is left.
     #[cold]
     #[inline(never)]
     pub(crate) fn finish_ticked(&mut self, published: Published) -> Result<(), CommitError> {
-        let version = self.clock_seen;
+        let version = self.read_version;
         match published {
             Published::None => {
-                if version != self.read_version + 1 && !self.validate_reads(0, true) {
+                if !self.validate_reads(0, true) {
                     self.unlock_all(self.writes.len(), None);
                     self.count(Event::Conflict);
                     return Err(CommitError::Conflict);
@@ -1778,14 +1793,13 @@ impl Transaction {
             // Pairs with the committers' lock-then-check (see `VarCore`).
             fence(Ordering::SeqCst);
         }
-        let write_version = GLOBAL_CLOCK.tick();
-        self.clock_seen = write_version;
+        let (write_version, alone) = self.take_version();
         // No commit between our snapshot and our version means nothing we read
         // changed, except when we attached dependents: a writer may have
         // locked one of their variables before the attachment and not ticked
         // yet, so it skipped them. Only validation (which finds it locked)
         // tells.
-        let skip_validation = write_version == self.read_version + 1 && !attached;
+        let skip_validation = alone && !attached;
         if !skip_validation && !self.validate_reads(0, true) {
             self.detach_attached();
             self.unlock_all(locked, None);
@@ -1828,9 +1842,8 @@ impl Transaction {
             self.unlock_all(locked, None);
             return Err(CommitError::SerialGate);
         }
-        let write_version = GLOBAL_CLOCK.tick();
-        self.clock_seen = write_version;
-        if write_version != self.read_version + 1 && !self.validate_reads(0, true) {
+        let (write_version, alone) = self.take_version();
+        if !alone && !self.validate_reads(0, true) {
             self.unlock_all(locked, None);
             self.count(Event::Conflict);
             return Err(CommitError::Conflict);
