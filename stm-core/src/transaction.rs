@@ -188,8 +188,9 @@ pub struct Transaction {
     wrote_dependents: bool,
     /// The inlined paths' filter: while the attempt is plain, one bit per
     /// address hash of a written variable (most reads of variables it did not
-    /// write skip the write-log scan); once it has extras, every bit, which
-    /// sends every read the long way with a single test.
+    /// write skip the write-log scan); once it has extras or its write log
+    /// holds `INDEX_FROM` entries, every bit, which sends every read and
+    /// every new write the long way with a single test.
     fast_filter: u64,
     /// The filter itself once the attempt has extras (see `filter`).
     write_filter: u64,
@@ -228,12 +229,11 @@ pub struct Transaction {
     /// leaves more behind than two plain logs (extras, the epoch guard, a
     /// read log that grew), so the short way tests one flag.
     long_way: bool,
-    /// How long the write log may be for the inlined write paths:
-    /// `INDEX_FROM` while the attempt is plain, 0 once it uses anything
-    /// beyond plain reads and writes (hooks, `or_else`, nodes, captures, a
-    /// swallowed error, the write index), which then takes the long way in
-    /// writing, clearing and committing. One length check tests both.
-    fast_writes_limit: usize,
+    /// Whether the attempt uses anything beyond plain reads and writes
+    /// (hooks, `or_else`, nodes, captures, a swallowed error, the write
+    /// index): then it takes the long way in writing (its `fast_filter` is
+    /// full), clearing and committing.
+    extras: bool,
     /// This thread's statistics (a transaction never leaves its thread).
     counters: ThreadCounters,
     /// Whether the thread keeps this transaction between transactions (see
@@ -354,7 +354,7 @@ impl Transaction {
             due: DueNodes::default(),
             meta_reads: Vec::new(),
             long_way: false,
-            fast_writes_limit: INDEX_FROM,
+            extras: false,
             counters: ThreadCounters::current(),
             kept_by_thread: false,
             backoff_seed: 0,
@@ -481,7 +481,7 @@ impl Transaction {
     /// Clears what only transactions using more than reads and writes fill.
     #[cold]
     fn clear_extras(&mut self) {
-        self.fast_writes_limit = INDEX_FROM;
+        self.extras = false;
         self.write_filter = 0;
         self.write_index.clear();
         self.branch = 0;
@@ -568,16 +568,16 @@ impl Transaction {
     /// Whether the attempt used anything beyond plain reads and writes.
     #[inline]
     fn extras(&self) -> bool {
-        self.fast_writes_limit == 0
+        self.extras
     }
 
-    /// Sends the rest of the attempt the long way (see `fast_writes_limit`
-    /// and `fast_filter`).
+    /// Sends the rest of the attempt the long way (see `extras` and
+    /// `fast_filter`).
     #[inline]
     fn note_extras(&mut self) {
         if !self.extras() {
             self.long_way = true;
-            self.fast_writes_limit = 0;
+            self.extras = true;
             self.write_filter = self.fast_filter;
             self.fast_filter = u64::MAX;
         }
@@ -730,10 +730,22 @@ impl Transaction {
     fn push_write(&mut self, entry: WriteEntry) {
         self.note_dependents(entry.core);
         self.writes.push(entry);
+        self.close_full_log();
     }
 
-    /// `push_write` for the inlined paths, whose log is shorter than
-    /// `INDEX_FROM`: the log always has room for that many entries.
+    /// Closes the inlined write paths to a log of `INDEX_FROM` entries: a
+    /// full filter sends every write the long way (see `push_write_short`).
+    #[inline]
+    fn close_full_log(&mut self) {
+        if self.writes.len() >= INDEX_FROM {
+            self.fast_filter = u64::MAX;
+        }
+    }
+
+    /// `push_write` for the inlined paths, which run only while the filter
+    /// has a free bit, so while the log is shorter than `INDEX_FROM` (a
+    /// log that long has a full filter): the log always has room for that
+    /// many entries.
     #[inline]
     fn push_write_short(&mut self, entry: WriteEntry) {
         self.note_dependents(entry.core);
@@ -746,6 +758,7 @@ impl Transaction {
             self.writes.as_mut_ptr().add(len).write(entry);
             self.writes.set_len(len + 1);
         }
+        self.close_full_log();
     }
 
     /// Notes whether a variable the attempt writes has (ever had)
@@ -1016,7 +1029,7 @@ impl Transaction {
         T: Clone + Send + Sync + 'static,
         F: FnOnce(T) -> T,
     {
-        if self.writes.len() < self.fast_writes_limit {
+        {
             let core: *const VarCore = var.core();
             let bit = filter_bit(core);
             // Kept in a register across the read's atomic loads, which the
@@ -1100,21 +1113,21 @@ impl Transaction {
         var: &TVar<T>,
         value: T,
     ) -> StmResult<()> {
-        if self.writes.len() < self.fast_writes_limit {
-            let core: *const VarCore = var.core();
-            let bit = filter_bit(core);
-            if self.fast_filter & bit != 0 {
-                if let Some(i) = self.writes.iter().rposition(|w| w.core == core) {
-                    let mut slot = self.writes[i].value;
-                    self.set_slot(&mut slot, value);
-                    self.writes[i].value = slot;
-                    return Ok(());
-                }
-            }
+        let core: *const VarCore = var.core();
+        let bit = filter_bit(core);
+        if self.fast_filter & bit == 0 {
             self.fast_filter |= bit;
             let slot = self.new_slot(var, value);
             self.push_write_short(WriteEntry::new(core, slot, 0));
             return Ok(());
+        }
+        if !self.extras() {
+            if let Some(i) = self.writes.iter().rposition(|w| w.core == core) {
+                let mut slot = self.writes[i].value;
+                self.set_slot(&mut slot, value);
+                self.writes[i].value = slot;
+                return Ok(());
+            }
         }
         self.write_var_full(var, value)
     }

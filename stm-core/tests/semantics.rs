@@ -1525,6 +1525,35 @@ fn own_writes_stay_visible_when_an_attempt_turns_to_the_long_way() {
     assert_eq!(ints[5].load(), 5);
 }
 
+/// A plain attempt that writes more and more variables passes from the
+/// inlined paths to the indexed log without losing sight of a write: every
+/// variable reads back its latest value, before and after being written
+/// again, at every log length around the switch.
+#[test]
+fn own_writes_stay_visible_as_a_plain_log_grows_past_the_inlined_paths() {
+    for n in [31usize, 32, 33, 34, 64, 100] {
+        let vars: Vec<TVar<i64>> = (0..n as i64).map(TVar::new).collect();
+        atomically(|tx| {
+            for (i, v) in vars.iter().enumerate() {
+                v.modify(tx, |x| x + 1000)?;
+                assert_eq!(v.read(tx)?, i as i64 + 1000, "n = {n}");
+            }
+            for (i, v) in vars.iter().enumerate().rev() {
+                assert_eq!(v.read(tx)?, i as i64 + 1000, "n = {n}");
+                v.write(tx, -(i as i64))?;
+                v.modify(tx, |x| x - 1)?;
+            }
+            for (i, v) in vars.iter().enumerate() {
+                assert_eq!(v.read(tx)?, -(i as i64) - 1, "n = {n}");
+            }
+            Ok(())
+        });
+        for (i, v) in vars.iter().enumerate() {
+            assert_eq!(v.load(), -(i as i64) - 1, "n = {n}");
+        }
+    }
+}
+
 // ---- progress ---------------------------------------------------------------------
 
 /// A long, slow reader against two writers that never stop: it keeps losing
