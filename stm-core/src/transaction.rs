@@ -1665,15 +1665,16 @@ impl Transaction {
             self.count(Event::Commit);
             return QuickCommit::Committed;
         }
-        self.commit_quick_writes()
-    }
-
-    /// `commit_quick` for an attempt that wrote.
-    #[inline(never)]
-    fn commit_quick_writes(&mut self) -> QuickCommit {
         if self.wrote_dependents {
             return QuickCommit::Untouched;
         }
+        self.commit_quick_writes()
+    }
+
+    /// `commit_quick` for an attempt that wrote, and no variable with
+    /// dependents.
+    #[inline(never)]
+    fn commit_quick_writes(&mut self) -> QuickCommit {
         // The entry whose lock failed, found by address (null: none failed),
         // so the loop keeps no count.
         let failed: *const WriteEntry = 'lock: {
