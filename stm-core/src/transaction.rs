@@ -183,9 +183,6 @@ pub struct Transaction {
     writes: Vec<WriteEntry>,
     /// The values of non-inline types the write log refers to.
     boxed: Vec<BoxedValue>,
-    /// Whether a variable had dependents when this attempt wrote it: then
-    /// the commit must run them (the long way).
-    wrote_dependents: bool,
     /// The inlined paths' filter: while the attempt is plain, one bit per
     /// address hash of a written variable (most reads of variables it did not
     /// write skip the write-log scan); once it has extras or its write log
@@ -231,8 +228,8 @@ pub struct Transaction {
     long_way: bool,
     /// Whether the attempt uses anything beyond plain reads and writes
     /// (hooks, `or_else`, nodes, captures, a swallowed error, the write
-    /// index): then it takes the long way in writing (its `fast_filter` is
-    /// full), clearing and committing.
+    /// index, a written variable with dependents): then it takes the long
+    /// way in writing (its `fast_filter` is full), clearing and committing.
     extras: bool,
     /// This thread's statistics (a transaction never leaves its thread).
     counters: ThreadCounters,
@@ -334,7 +331,6 @@ impl Transaction {
             reads: Vec::new(),
             writes: Vec::with_capacity(INDEX_FROM),
             boxed: Vec::new(),
-            wrote_dependents: false,
             fast_filter: 0,
             write_filter: 0,
             write_index: HashMap::new(),
@@ -429,7 +425,6 @@ impl Transaction {
         self.reads.clear();
         self.writes.clear();
         self.fast_filter = 0;
-        self.wrote_dependents = false;
         self.dependents_ran = false;
     }
 
@@ -761,13 +756,13 @@ impl Transaction {
         self.close_full_log();
     }
 
-    /// Notes whether a variable the attempt writes has (ever had)
+    /// Sends the attempt the long way if a variable it writes has (ever had)
     /// dependents: then the commit runs them.
     #[inline]
     fn note_dependents(&mut self, core: *const VarCore) {
         // SAFETY: written variables live until the attempt ends (reclaim.rs).
         if unsafe { &*core }.dependents_generation() != 0 {
-            self.wrote_dependents = true;
+            self.note_extras();
         }
     }
 
@@ -1638,9 +1633,7 @@ impl Transaction {
     #[inline]
     pub(crate) fn commit(&mut self, serial: bool) -> Result<(), CommitError> {
         if !self.extras() {
-            if let Some(result) = self.commit_plain(serial) {
-                return result;
-            }
+            return self.commit_plain(serial);
         }
         self.commit_with_nodes(serial)
     }
@@ -1665,14 +1658,11 @@ impl Transaction {
             self.count(Event::Commit);
             return QuickCommit::Committed;
         }
-        if self.wrote_dependents {
-            return QuickCommit::Untouched;
-        }
         self.commit_quick_writes()
     }
 
-    /// `commit_quick` for an attempt that wrote, and no variable with
-    /// dependents.
+    /// `commit_quick` for an attempt that wrote (no variable with
+    /// dependents: that is an extra).
     #[inline(never)]
     fn commit_quick_writes(&mut self) -> QuickCommit {
         // The entry whose lock failed, found by address (null: none failed),
@@ -1830,21 +1820,18 @@ impl Transaction {
         Ok(())
     }
 
-    /// The commit of an attempt that only read and wrote, when no variable
-    /// it wrote has ever had a dependent: no node to run, no edge to attach,
-    /// no meta lock. `None` sends the attempt the long way.
+    /// The commit of an attempt without extras, so one that only read and
+    /// wrote variables that had no dependent when written: no node to run,
+    /// no edge to attach, no meta lock.
     #[inline]
-    fn commit_plain(&mut self, serial: bool) -> Option<Result<(), CommitError>> {
+    fn commit_plain(&mut self, serial: bool) -> Result<(), CommitError> {
         if self.writes.is_empty() {
             self.count(Event::Commit);
-            return Some(Ok(()));
-        }
-        if self.wrote_dependents {
-            return None;
+            return Ok(());
         }
         // Every `dependents_seen` is 0, the generation read when written (a
         // dependent attached since then fails the lock loop's check).
-        Some(self.lock_and_publish(serial))
+        self.lock_and_publish(serial)
     }
 
     /// Locks the write set, takes a version, validates and publishes, for an
