@@ -425,7 +425,6 @@ impl Transaction {
         self.reads.clear();
         self.writes.clear();
         self.fast_filter = 0;
-        self.dependents_ran = false;
     }
 
     /// Announces the attempt's end and, every `COLLECT_EVERY` attempts,
@@ -477,6 +476,8 @@ impl Transaction {
     #[cold]
     fn clear_extras(&mut self) {
         self.extras = false;
+        // Only the commit of an attempt with extras runs dependents.
+        self.dependents_ran = false;
         self.write_filter = 0;
         self.write_index.clear();
         self.branch = 0;
