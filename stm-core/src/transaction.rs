@@ -1684,6 +1684,7 @@ impl Transaction {
             std::ptr::null()
         };
         if !failed.is_null() || serial::active() {
+            // `unlock_all` inline: a call would make the leaf save registers.
             let taken = self.writes.iter().take_while(|w| !std::ptr::eq(*w, failed));
             for w in taken {
                 // SAFETY: as above.
@@ -1745,21 +1746,30 @@ impl Transaction {
     #[cold]
     #[inline(never)]
     pub(crate) fn finish_ticked(&mut self, published: Published) -> Result<(), CommitError> {
-        let version = self.read_version;
         match published {
-            Published::None => {
-                if !self.validate_reads(0, true) {
-                    self.unlock_all(self.writes.len(), None);
-                    self.count(Event::Conflict);
-                    return Err(CommitError::Conflict);
-                }
-                self.publish_writes(version, |_| true);
+            Published::None => self.validate_and_publish(false),
+            Published::Plain => {
+                // Boxed values and variables with waiters.
+                self.publish_writes(self.read_version, |w| {
+                    matches!(w.value, Slot::Boxed(_)) || w.locked.had_waiters()
+                });
+                self.count(Event::Commit);
+                Ok(())
             }
-            // Boxed values and variables with waiters.
-            Published::Plain => self.publish_writes(version, |w| {
-                matches!(w.value, Slot::Boxed(_)) || w.locked.had_waiters()
-            }),
         }
+    }
+
+    /// Ends a commit that holds every lock and has taken its version (now
+    /// `read_version`): validates the reads unless the version directly
+    /// followed the snapshot (`alone`), then publishes every entry.
+    #[inline]
+    fn validate_and_publish(&mut self, alone: bool) -> Result<(), CommitError> {
+        if !alone && !self.validate_reads(0, true) {
+            self.unlock_all(self.writes.len(), None);
+            self.count(Event::Conflict);
+            return Err(CommitError::Conflict);
+        }
+        self.publish_writes(self.read_version, |_| true);
         self.count(Event::Commit);
         Ok(())
     }
@@ -1844,15 +1854,8 @@ impl Transaction {
             self.unlock_all(locked, None);
             return Err(CommitError::SerialGate);
         }
-        let (write_version, alone) = self.take_version();
-        if !alone && !self.validate_reads(0, true) {
-            self.unlock_all(locked, None);
-            self.count(Event::Conflict);
-            return Err(CommitError::Conflict);
-        }
-        self.publish_writes(write_version, |_| true);
-        self.count(Event::Commit);
-        Ok(())
+        let (_, alone) = self.take_version();
+        self.validate_and_publish(alone)
     }
 
     /// Publishes each buffered value and releases its lock at
@@ -1874,25 +1877,23 @@ impl Transaction {
     /// Locks every written variable; on failure releases what it took.
     #[inline]
     fn lock_write_set(&mut self) -> Result<usize, CommitError> {
-        let mut event = Event::LockConflict;
-        let failed_at = self.writes.iter_mut().position(|w| {
+        let mut failure = None;
+        for (i, w) in self.writes.iter_mut().enumerate() {
             // SAFETY: written variables live until the attempt ends (reclaim.rs).
             let core = unsafe { &*w.core };
             let Some(locked) = lock_or_spin(&core.lock) else {
-                return true;
+                failure = Some((i, Event::LockConflict));
+                break;
             };
             w.locked = locked;
             // A dependent attached after we collected this variable's
             // dependents would be skipped: start over to run it.
             if core.dependents_generation() != w.dependents_seen {
-                event = Event::Conflict;
-                return true;
+                failure = Some((i + 1, Event::Conflict));
+                break;
             }
-            false
-        });
-        if let Some(i) = failed_at {
-            // The entry that failed holds its lock only after a conflict.
-            let taken = i + usize::from(matches!(event, Event::Conflict));
+        }
+        if let Some((taken, event)) = failure {
             self.unlock_all(taken, None);
             self.count(event);
             return Err(CommitError::Conflict);
