@@ -210,10 +210,10 @@ where
 #[inline(always)]
 fn leave_committed(mut tx: Lease, token: &mut Option<SerialToken>, serial: bool) {
     if !serial && !tx.ends_the_long_way() {
-        // No hooks to run (they are extras) and no token to release: the
-        // short way out.
+        // No hooks to run (they are extras), no token to release, and a
+        // transaction the thread keeps: the short way out.
         tx.clear_short();
-        drop(tx);
+        tx.hand_back();
     } else if serial || tx.has_extras() {
         let hooks = tx.finish_commit();
         leave(tx, token.take(), hooks);

@@ -88,7 +88,7 @@ impl Lease {
         // Registering the owner arms the destructor that frees the spare;
         // it fails only once the thread's destructors have begun.
         let mut logs = Box::new(Transaction::new());
-        logs.kept_by_thread = current == EMPTY && OWNER.try_with(|_| ()).is_ok();
+        logs.set_kept_by_thread(current == EMPTY && OWNER.try_with(|_| ()).is_ok());
         Lease {
             tx: NonNull::from(Box::leak(logs)),
         }
@@ -98,7 +98,7 @@ impl Lease {
 impl Drop for Lease {
     #[inline]
     fn drop(&mut self) {
-        if self.kept_by_thread {
+        if self.kept_by_thread() {
             CURRENT.with(|c| c.set(self.tx.as_ptr() as usize));
         } else {
             Lease::end_on_exit(self.tx);
@@ -107,6 +107,16 @@ impl Drop for Lease {
 }
 
 impl Lease {
+    /// Ends a lease known to be kept by the thread, without asking: one that
+    /// ended the short way (a transaction the thread does not keep never
+    /// does).
+    #[inline]
+    pub(crate) fn hand_back(self) {
+        debug_assert!(self.kept_by_thread());
+        CURRENT.with(|c| c.set(self.tx.as_ptr() as usize));
+        std::mem::forget(self);
+    }
+
     /// Ends a lease taken while the thread exits: nothing will keep the
     /// logs, so they are freed.
     #[cold]

@@ -224,7 +224,9 @@ pub struct Transaction {
     meta_reads: Vec<(Arc<Node>, Version)>,
     /// Whether clearing the attempt must take the long way: set by whatever
     /// leaves more behind than two plain logs (extras, the epoch guard, a
-    /// read log that grew), so the short way tests one flag.
+    /// read log that grew), so the short way tests one flag. Always set for
+    /// a transaction the thread does not keep, so the short way hands the
+    /// logs back to the thread without asking (`Lease::hand_back`).
     long_way: bool,
     /// Whether the attempt uses anything beyond plain reads and writes
     /// (hooks, `or_else`, nodes, captures, a swallowed error, the write
@@ -235,7 +237,7 @@ pub struct Transaction {
     counters: ThreadCounters,
     /// Whether the thread keeps this transaction between transactions (see
     /// `lease.rs`): false only for one made while the thread exits.
-    pub(crate) kept_by_thread: bool,
+    kept_by_thread: bool,
     /// The state of the back-off's random jitter, kept from one
     /// transaction to the next (0: not seeded yet).
     backoff_seed: u64,
@@ -357,6 +359,19 @@ impl Transaction {
         }
     }
 
+    /// Whether the thread keeps this transaction between transactions.
+    #[inline]
+    pub(crate) fn kept_by_thread(&self) -> bool {
+        self.kept_by_thread
+    }
+
+    /// Says whether the thread keeps this transaction; one it does not keep
+    /// always ends the long way, which asks before handing it back.
+    pub(crate) fn set_kept_by_thread(&mut self, kept: bool) {
+        self.kept_by_thread = kept;
+        self.long_way = !kept;
+    }
+
     /// Starts a fresh attempt: announces it and samples the clock.
     #[inline]
     pub(crate) fn begin(&mut self) {
@@ -445,7 +460,7 @@ impl Transaction {
     #[cold]
     #[inline(never)]
     fn clear_the_long_way(&mut self) {
-        self.long_way = false;
+        self.long_way = !self.kept_by_thread;
         self.clear_logs();
         self.boxed.clear();
         if self.extras() {
