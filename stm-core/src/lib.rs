@@ -48,6 +48,8 @@ mod lease;
 mod node;
 #[cfg(all(test, not(loom)))]
 mod quick_commit_tests;
+#[cfg(not(loom))]
+mod read_log;
 #[cfg(all(test, not(loom)))]
 mod rmw_tests;
 #[cfg(not(loom))]

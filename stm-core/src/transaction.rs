@@ -7,6 +7,7 @@ use crate::error::{ErrorKind, Failure, InvariantViolation, StmError, StmResult};
 use crate::inline::{from_bits, is_inline, to_bits};
 use crate::lock::{LockWord, Locked, Version, VersionedLock};
 use crate::node::{diff, normalize, normalize_raw, Invalidate, Node, NodeKind};
+use crate::read_log::{ReadEntry, ReadLog};
 use crate::reclaim::{self, Participant};
 use crate::serial;
 use crate::stats::{Event, ThreadCounters};
@@ -20,12 +21,6 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
-
-/// A variable read by the attempt, and the version it had.
-struct ReadEntry {
-    core: *const VarCore,
-    version: Version,
-}
 
 /// A buffered value: inline bits for word-sized primitives, else the
 /// position of the value in the attempt's table of boxed values. Keeping
@@ -179,7 +174,7 @@ pub struct Transaction {
     /// Pinned on the first read or write of a boxed value: protects boxed
     /// values, which commits retire through the epoch collector.
     guard: Option<Guard>,
-    reads: Vec<ReadEntry>,
+    reads: ReadLog,
     writes: Vec<WriteEntry>,
     /// The values of non-inline types the write log refers to.
     boxed: Vec<BoxedValue>,
@@ -330,7 +325,7 @@ impl Transaction {
             participant: reclaim::global::register(),
             uses_epoch: false,
             guard: None,
-            reads: Vec::new(),
+            reads: ReadLog::new(),
             writes: Vec::with_capacity(INDEX_FROM),
             boxed: Vec::new(),
             fast_filter: 0,
@@ -835,9 +830,7 @@ impl Transaction {
     /// keeps the caller's registers.
     #[inline]
     fn push_read(&mut self, entry: ReadEntry) {
-        if self.reads.len() < self.reads.capacity() {
-            self.reads.push(entry);
-        } else {
+        if let Err(entry) = self.reads.push_within_capacity(entry) {
             self.push_read_growing(entry);
         }
     }
@@ -1211,7 +1204,7 @@ impl Transaction {
     /// read at. With `own_locks`, a variable locked by this transaction counts
     /// as unchanged if it had that version when we locked it.
     fn validate_reads(&self, from: usize, own_locks: bool) -> bool {
-        for r in &self.reads[from..] {
+        for r in &self.reads.as_slice()[from..] {
             // SAFETY: the core belongs to a variable this attempt read; the
             // variable is freed only after the attempt ends (reclaim.rs).
             let word = unsafe { &*r.core }.lock.load();
@@ -2130,6 +2123,7 @@ impl Transaction {
         let fused = self.writes.iter().filter(|w| w.read_at != NOT_READ);
         let reads: Vec<(*const VarCore, Version)> = self
             .reads
+            .as_slice()
             .iter()
             .map(|r| (r.core, r.version))
             .chain(fused.map(|w| (w.core, w.read_at)))
