@@ -46,10 +46,10 @@ mod inline;
 mod lease;
 #[cfg(not(loom))]
 mod node;
+#[cfg(not(loom))]
+mod plain_log;
 #[cfg(all(test, not(loom)))]
 mod quick_commit_tests;
-#[cfg(not(loom))]
-mod read_log;
 #[cfg(all(test, not(loom)))]
 mod rmw_tests;
 #[cfg(not(loom))]

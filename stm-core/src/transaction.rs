@@ -7,7 +7,7 @@ use crate::error::{ErrorKind, Failure, InvariantViolation, StmError, StmResult};
 use crate::inline::{from_bits, is_inline, to_bits};
 use crate::lock::{LockWord, Locked, Version, VersionedLock};
 use crate::node::{diff, normalize, normalize_raw, Invalidate, Node, NodeKind};
-use crate::read_log::{ReadEntry, ReadLog};
+use crate::plain_log::PlainLog;
 use crate::reclaim::{self, Participant};
 use crate::serial;
 use crate::stats::{Event, ThreadCounters};
@@ -21,6 +21,13 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
+
+/// A variable read by the attempt, and the version it had.
+#[derive(Clone, Copy)]
+struct ReadEntry {
+    core: *const VarCore,
+    version: Version,
+}
 
 /// A buffered value: inline bits for word-sized primitives, else the
 /// position of the value in the attempt's table of boxed values. Keeping
@@ -174,8 +181,8 @@ pub struct Transaction {
     /// Pinned on the first read or write of a boxed value: protects boxed
     /// values, which commits retire through the epoch collector.
     guard: Option<Guard>,
-    reads: ReadLog,
-    writes: Vec<WriteEntry>,
+    reads: PlainLog<ReadEntry>,
+    writes: PlainLog<WriteEntry>,
     /// The values of non-inline types the write log refers to.
     boxed: Vec<BoxedValue>,
     /// The inlined paths' filter: while the attempt is plain, one bit per
@@ -325,8 +332,8 @@ impl Transaction {
             participant: reclaim::global::register(),
             uses_epoch: false,
             guard: None,
-            reads: ReadLog::new(),
-            writes: Vec::with_capacity(INDEX_FROM),
+            reads: PlainLog::new(0, usize::MAX),
+            writes: PlainLog::new(INDEX_FROM, INDEX_FROM),
             boxed: Vec::new(),
             fast_filter: 0,
             write_filter: 0,
@@ -739,31 +746,24 @@ impl Transaction {
         self.close_full_log();
     }
 
-    /// Closes the inlined write paths to a log of `INDEX_FROM` entries: a
-    /// full filter sends every write the long way (see `push_write_short`).
+    /// Closes the inlined write paths to a log of `INDEX_FROM` entries (its
+    /// room): a full filter sends every write the long way.
     #[inline]
     fn close_full_log(&mut self) {
-        if self.writes.len() >= INDEX_FROM {
+        if !self.writes.has_room() {
             self.fast_filter = u64::MAX;
         }
     }
 
     /// `push_write` for the inlined paths, which run only while the filter
-    /// has a free bit, so while the log is shorter than `INDEX_FROM` (a
-    /// log that long has a full filter): the log always has room for that
-    /// many entries.
+    /// has a free bit, so while the log is below its room of `INDEX_FROM`
+    /// entries (a log that long has a full filter).
     #[inline]
     fn push_write_short(&mut self, entry: WriteEntry) {
         self.note_dependents(entry.core);
-        let len = self.writes.len();
-        debug_assert!(len < INDEX_FROM && self.writes.capacity() >= INDEX_FROM);
-        // SAFETY: `len < INDEX_FROM <= capacity` (the log is created with
-        // that capacity and `trim` never shrinks it below `KEEP`): the slot
-        // is allocated and unused, and written before the length covers it.
-        unsafe {
-            self.writes.as_mut_ptr().add(len).write(entry);
-            self.writes.set_len(len + 1);
-        }
+        // SAFETY: the filter has a free bit (the caller's test), so the log
+        // has room: every push that fills it fills the filter.
+        unsafe { self.writes.push_unchecked(entry) };
         self.close_full_log();
     }
 
@@ -830,7 +830,7 @@ impl Transaction {
     /// keeps the caller's registers.
     #[inline]
     fn push_read(&mut self, entry: ReadEntry) {
-        if let Err(entry) = self.reads.push_within_capacity(entry) {
+        if let Err(entry) = self.reads.push_within_room(entry) {
             self.push_read_growing(entry);
         }
     }
@@ -1204,7 +1204,7 @@ impl Transaction {
     /// read at. With `own_locks`, a variable locked by this transaction counts
     /// as unchanged if it had that version when we locked it.
     fn validate_reads(&self, from: usize, own_locks: bool) -> bool {
-        for r in &self.reads.as_slice()[from..] {
+        for r in &self.reads[from..] {
             // SAFETY: the core belongs to a variable this attempt read; the
             // variable is freed only after the attempt ends (reclaim.rs).
             let word = unsafe { &*r.core }.lock.load();
@@ -2123,7 +2123,6 @@ impl Transaction {
         let fused = self.writes.iter().filter(|w| w.read_at != NOT_READ);
         let reads: Vec<(*const VarCore, Version)> = self
             .reads
-            .as_slice()
             .iter()
             .map(|r| (r.core, r.version))
             .chain(fused.map(|w| (w.core, w.read_at)))
