@@ -1377,7 +1377,7 @@ impl Transaction {
             name: name.into(),
             check: Box::new(wrapped),
         });
-        self.run_node(&node, true)
+        self.run_node(node, true)
     }
 
     /// Registers an invariant over `owner`, which the check holds only
@@ -1416,7 +1416,7 @@ impl Transaction {
 
     /// Runs a node created by this transaction and marks it for attachment.
     pub(crate) fn run_registered(&mut self, node: &Arc<Node>) -> StmResult<()> {
-        self.run_node(node, true)
+        self.run_node(node.clone(), true)
     }
 
     fn begin_capture(&mut self) -> usize {
@@ -1436,7 +1436,10 @@ impl Transaction {
     }
 
     /// Runs an invariant or eager node, recording what it read.
-    fn run_node(&mut self, node: &Arc<Node>, is_new: bool) -> StmResult<()> {
+    /// Takes the node by value: the caller's reference (most often the due
+    /// list's) becomes the one the attempt keeps for it, one reference
+    /// count less to take and drop.
+    fn run_node(&mut self, node: Arc<Node>, is_new: bool) -> StmResult<()> {
         self.usable()?;
         self.note_extras();
         let meta = node.meta.load();
@@ -1512,8 +1515,8 @@ impl Transaction {
             || self
                 .ran
                 .iter()
-                .any(|r| r.is_new && Arc::ptr_eq(&r.node, node));
-        self.ran.retain(|r| !Arc::ptr_eq(&r.node, node));
+                .any(|r| r.is_new && Arc::ptr_eq(&r.node, &node));
+        self.ran.retain(|r| !Arc::ptr_eq(&r.node, &node));
         if !changed {
             self.meta_reads.push((node.clone(), meta.version()));
         }
@@ -1526,7 +1529,7 @@ impl Transaction {
         deps.clear();
         self.dep_scratch = deps;
         self.ran.push(RanNode {
-            node: node.clone(),
+            node,
             deps: kept,
             meta_version: meta.version(),
             is_new,
@@ -1623,12 +1626,15 @@ impl Transaction {
                 if eager_runs > 10_000 {
                     return Err(self.doom(StmError::failed(Failure::DerivationCycle)));
                 }
-                self.run_node(&node, false)?;
+                self.run_node(node, false)?;
                 continue;
             }
             break;
         }
-        for node in &due.invariants {
+        // In the order they became due, each handed over rather than cloned
+        // (popping is cheaper than draining).
+        due.invariants.reverse();
+        while let Some(node) = due.invariants.pop() {
             self.run_node(node, false)?;
         }
         drop_list(fresh);
