@@ -1,0 +1,176 @@
+//! Runs one operation N times in a loop, for counting its instructions with
+//! `valgrind --tool=callgrind` (see `scripts/count-instructions.sh`, which
+//! runs it for two values of N and divides the difference, so start-up and
+//! shutdown cancel out).
+//!
+//! ```text
+//! cargo run --release --example op_counts -- <operation> <N>
+//! ```
+//!
+//! Operations: `transfer`, `hand-transfer` (the benchmarks' hand-written
+//! TL2), `empty`, `read-only-sum`, `checked-write`, `checked-write-of-100000`
+//! (the same write, with 100,000 guarded accounts registered), `box-read`,
+//! `cache-hit` and `field-read`.
+
+use std::hint::black_box;
+use std::process::ExitCode;
+use std::sync::Arc;
+use steadfast::{atomically, methods, Boxed, CheckError, TVar, Transactional};
+
+#[path = "../benches/bank/mod.rs"]
+mod bank;
+#[path = "../benches/common/mod.rs"]
+mod common;
+
+use bank::Bank;
+
+/// A tyre: one boxed value with one invariant.
+#[derive(Clone, Boxed)]
+struct Wheel {
+    size: u32,
+    pressure: u32,
+}
+
+#[methods(boxed)]
+impl Wheel {
+    #[invariant]
+    fn inflated(&self) -> bool {
+        self.pressure > 0
+    }
+}
+
+/// A ledger with a lazy summary: a cache hit and a field read both clone a
+/// `String`, so they compare like for like.
+#[derive(Clone, Transactional)]
+struct Ledger {
+    owner: String,
+    history: Vec<i64>,
+}
+
+#[methods]
+impl Ledger {
+    #[cache_lazy]
+    fn summary(owner: &str, history: &[i64]) -> String {
+        let sum: i64 = history.iter().sum();
+        format!("{owner}: {} entries, {sum} in all", history.len())
+    }
+}
+
+/// The account pairs every transfer contender draws: xorshift, two
+/// distinct accounts of 64.
+struct Pairs(u64);
+
+impl Pairs {
+    fn next(&mut self) -> (usize, usize) {
+        let seed = &mut self.0;
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        let from = (*seed % 64) as usize;
+        let to = ((*seed >> 8) % 63) as usize;
+        (from, if to >= from { to + 1 } else { to })
+    }
+}
+
+fn transfers<B: Bank>(n: usize) {
+    let bank = B::new();
+    let mut pairs = Pairs(12345);
+    for _ in 0..n {
+        let (from, to) = pairs.next();
+        black_box(&bank).transfer(from, to);
+    }
+    assert_eq!(bank.total(), bank::TOTAL, "a transfer lost money");
+}
+
+/// Writes one of the first 10 of `accounts` accounts, each guarded by an
+/// invariant that holds only a `Weak` to it.
+fn checked_writes(accounts: usize, n: usize) {
+    let accounts: Vec<_> = (0..accounts)
+        .map(|_| Arc::new(TVar::new(1000i64)))
+        .collect();
+    for account in &accounts {
+        let weak = Arc::downgrade(account);
+        atomically(|tx| {
+            let weak = weak.clone();
+            tx.invariant("solvent", move |tx| match weak.upgrade() {
+                Some(account) if account.read(tx)? < 0 => Err(CheckError::violated("overdrawn")),
+                _ => Ok(()),
+            })
+        });
+    }
+    let mut seed = 7u64;
+    for _ in 0..n {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let account = &accounts[(seed % 10) as usize];
+        atomically(|tx| account.modify(tx, |b| b + 1));
+    }
+}
+
+fn run(operation: &str, n: usize) -> bool {
+    match operation {
+        "transfer" => transfers::<bank::Steadfast>(n),
+        "hand-transfer" => transfers::<bank::HandTl2>(n),
+        "empty" => {
+            for i in 0..n {
+                black_box(atomically(|_| Ok(black_box(i))));
+            }
+        }
+        "read-only-sum" => {
+            let accounts: Vec<TVar<i64>> = (0..64).map(|_| TVar::new(1000)).collect();
+            for _ in 0..n {
+                let sum = atomically(|tx| {
+                    let mut sum = 0;
+                    for account in &accounts {
+                        sum += account.read(tx)?;
+                    }
+                    Ok(sum)
+                });
+                assert_eq!(black_box(sum), 64_000);
+            }
+        }
+        "checked-write" => checked_writes(10, n),
+        "checked-write-of-100000" => checked_writes(100_000, n),
+        "box-read" => {
+            let wheel = WheelBox::new(Wheel {
+                size: 20,
+                pressure: 3,
+            })
+            .expect("an inflated wheel");
+            for _ in 0..n {
+                black_box(atomically(|tx| wheel.read(tx, |w| w.pressure + w.size)));
+            }
+        }
+        "cache-hit" | "field-read" => {
+            let ledger = TLedger::new(Ledger {
+                owner: "ann".into(),
+                history: (0..256).collect(),
+            })
+            .expect("a ledger");
+            let hit = operation == "cache-hit";
+            for _ in 0..n {
+                if hit {
+                    black_box(atomically(|tx| ledger.summary(tx)));
+                } else {
+                    black_box(atomically(|tx| ledger.owner(tx)));
+                }
+            }
+        }
+        _ => return false,
+    }
+    true
+}
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let operation = args.next().unwrap_or_default();
+    let n = args.next().and_then(|n| n.parse().ok());
+    match n {
+        Some(n) if run(&operation, n) => ExitCode::SUCCESS,
+        _ => {
+            eprintln!("usage: op_counts <operation> <N>; operations: transfer, hand-transfer, empty, read-only-sum, checked-write, checked-write-of-100000, box-read, cache-hit, field-read");
+            ExitCode::FAILURE
+        }
+    }
+}
