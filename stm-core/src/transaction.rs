@@ -464,11 +464,17 @@ impl Transaction {
     fn clear_the_long_way(&mut self) {
         self.long_way = !self.kept_by_thread;
         self.clear_logs();
-        self.boxed.clear();
+        // What needs loops or frees is out of line, so the usual long way
+        // (an epoch guard, a read log that grew) saves few registers.
+        if !self.boxed.is_empty() {
+            self.clear_boxed();
+        }
         if self.extras() {
             self.clear_extras();
         }
-        self.trim();
+        if self.logs_outgrew_keep() {
+            self.trim();
+        }
         if self.guard.take().is_some() {
             self.uses_epoch = true;
         }
@@ -489,8 +495,15 @@ impl Transaction {
         }
     }
 
+    /// Drops the attempt's buffered boxed values.
+    #[inline(never)]
+    fn clear_boxed(&mut self) {
+        self.boxed.clear();
+    }
+
     /// Clears what only transactions using more than reads and writes fill.
     #[cold]
+    #[inline(never)]
     fn clear_extras(&mut self) {
         self.extras = false;
         // Only the commit of an attempt with extras runs dependents.
@@ -519,21 +532,27 @@ impl Transaction {
         self.meta_reads.clear();
     }
 
-    /// Releases log memory beyond what ordinary transactions need, so one huge
-    /// transaction does not pin a huge buffer in its thread for ever.
-    fn trim(&mut self) {
-        if self.reads.capacity() > KEEP
+    /// Whether a log holds more buffer space than ordinary transactions
+    /// need (see `trim`).
+    #[inline]
+    fn logs_outgrew_keep(&self) -> bool {
+        self.reads.capacity() > KEEP
             || self.writes.capacity() > KEEP
             || self.boxed.capacity() > KEEP
             || self.write_index.capacity() > KEEP
             || self.captured.capacity() > KEEP
-        {
-            self.reads.shrink_to(KEEP);
-            self.writes.shrink_to(KEEP);
-            self.boxed.shrink_to(KEEP);
-            self.write_index.shrink_to(KEEP);
-            self.captured.shrink_to(KEEP);
-        }
+    }
+
+    /// Releases log memory beyond what ordinary transactions need, so one huge
+    /// transaction does not pin a huge buffer in its thread for ever.
+    #[cold]
+    #[inline(never)]
+    fn trim(&mut self) {
+        self.reads.shrink_to(KEEP);
+        self.writes.shrink_to(KEEP);
+        self.boxed.shrink_to(KEEP);
+        self.write_index.shrink_to(KEEP);
+        self.captured.shrink_to(KEEP);
     }
 
     /// The buffer space of the read and write logs, in entries.
