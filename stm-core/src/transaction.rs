@@ -591,8 +591,15 @@ impl Transaction {
 
     #[cold]
     fn finish_commit_with_extras(&mut self) -> Vec<Box<dyn FnOnce()>> {
-        let mut hooks = take_hooks(&mut self.rolled_back_hooks);
-        hooks.append(&mut self.commit_hooks);
+        // Most attempts with extras have no hooks of rolled-back branches:
+        // then no list is built to append to.
+        let hooks = if self.rolled_back_hooks.is_empty() {
+            take_hooks(&mut self.commit_hooks)
+        } else {
+            let mut hooks = std::mem::take(&mut self.rolled_back_hooks);
+            hooks.append(&mut self.commit_hooks);
+            hooks
+        };
         self.clear();
         hooks
     }
