@@ -18,35 +18,13 @@
 #![allow(missing_docs)]
 
 mod common;
+mod fixtures;
 
 use common::config;
 use criterion::{criterion_group, criterion_main, Criterion};
+use fixtures::wheel::{Wheel, WheelBox};
 use std::hint::black_box;
 use steadfast::{atomically, methods, Boxed, Immutable, Transactional};
-
-#[derive(Clone, Boxed)]
-struct Wheel {
-    size: u32,
-    pressure: u32,
-}
-
-#[methods(boxed)]
-impl Wheel {
-    #[invariant]
-    fn inflated(&self) -> bool {
-        self.pressure > 0
-    }
-
-    #[cache_lazy]
-    fn load(&self) -> u32 {
-        self.size * self.pressure
-    }
-
-    #[mutator]
-    fn cycle(&mut self) {
-        self.pressure = self.pressure % 100 + 1;
-    }
-}
 
 #[derive(Clone, Transactional)]
 struct Tyre {

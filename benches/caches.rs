@@ -17,42 +17,14 @@
 #![allow(missing_docs)]
 
 mod common;
+mod fixtures;
 
 use common::config;
 use criterion::{criterion_group, criterion_main, Criterion};
+use fixtures::ledger::{history, summarise, Ledger, TLedger};
 use parking_lot::{RwLock, RwLockUpgradableReadGuard};
 use std::hint::black_box;
-use steadfast::{atomically, methods, Transactional};
-
-#[derive(Clone, Transactional)]
-struct Ledger {
-    owner: String,
-    history: Vec<i64>,
-}
-
-#[methods]
-impl Ledger {
-    #[cache_lazy]
-    fn summary(owner: &str, history: &[i64]) -> String {
-        summarise(owner, history)
-    }
-
-    #[cache_now]
-    fn peak(history: &[i64]) -> i64 {
-        history.iter().copied().max().unwrap_or(0)
-    }
-}
-
-fn summarise(owner: &str, history: &[i64]) -> String {
-    let n = history.len() as i64;
-    let sum: i64 = history.iter().sum();
-    let max = history.iter().copied().max().unwrap_or(0);
-    format!("{owner}: n={n} mean={} max={max}", sum / n.max(1))
-}
-
-fn history() -> Vec<i64> {
-    (0..256).map(|i| (i * 7919) % 1000 - 500).collect()
-}
+use steadfast::atomically;
 
 /// The hand-written version: every setter must clear `summary`.
 struct Locked {

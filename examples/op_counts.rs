@@ -10,51 +10,24 @@
 //! Operations: `transfer`, `hand-transfer` (the benchmarks' hand-written
 //! TL2), `empty`, `read-only-sum`, `checked-write`, `checked-write-of-100000`
 //! (the same write, with 100,000 guarded accounts registered), `box-read`,
-//! `cache-hit` and `field-read`.
+//! `cache-hit` and `field-read`. The banks, the wheel and the ledger are the
+//! benchmarks' own (`benches/bank`, `benches/fixtures`).
 
 use std::hint::black_box;
 use std::process::ExitCode;
 use std::sync::Arc;
-use steadfast::{atomically, methods, Boxed, CheckError, TVar, Transactional};
+use steadfast::{atomically, CheckError, TVar};
 
 #[path = "../benches/bank/mod.rs"]
 mod bank;
 #[path = "../benches/common/mod.rs"]
 mod common;
+#[path = "../benches/fixtures/mod.rs"]
+mod fixtures;
 
 use bank::Bank;
-
-/// A tyre: one boxed value with one invariant.
-#[derive(Clone, Boxed)]
-struct Wheel {
-    size: u32,
-    pressure: u32,
-}
-
-#[methods(boxed)]
-impl Wheel {
-    #[invariant]
-    fn inflated(&self) -> bool {
-        self.pressure > 0
-    }
-}
-
-/// A ledger with a lazy summary: a cache hit and a field read both clone a
-/// `String`, so they compare like for like.
-#[derive(Clone, Transactional)]
-struct Ledger {
-    owner: String,
-    history: Vec<i64>,
-}
-
-#[methods]
-impl Ledger {
-    #[cache_lazy]
-    fn summary(owner: &str, history: &[i64]) -> String {
-        let sum: i64 = history.iter().sum();
-        format!("{owner}: {} entries, {sum} in all", history.len())
-    }
-}
+use fixtures::ledger::{history, Ledger, TLedger};
+use fixtures::wheel::{Wheel, WheelBox};
 
 /// The account pairs every transfer contender draws: xorshift, two
 /// distinct accounts of 64.
@@ -134,7 +107,7 @@ fn run(operation: &str, n: usize) -> bool {
         "checked-write-of-100000" => checked_writes(100_000, n),
         "box-read" => {
             let wheel = WheelBox::new(Wheel {
-                size: 20,
+                size: 26,
                 pressure: 3,
             })
             .expect("an inflated wheel");
@@ -145,7 +118,7 @@ fn run(operation: &str, n: usize) -> bool {
         "cache-hit" | "field-read" => {
             let ledger = TLedger::new(Ledger {
                 owner: "ann".into(),
-                history: (0..256).collect(),
+                history: history(),
             })
             .expect("a ledger");
             let hit = operation == "cache-hit";
