@@ -62,9 +62,9 @@ impl<E: Copy> PlainLog<E> {
         Ok(())
     }
 
-    /// Appends `entry`, for a caller that knows the log has room: one whose
-    /// own state says so, with no test (and no other way to keep `entry`
-    /// aside for, which makes the compiler build it on the stack first).
+    /// Appends `entry` without a test, for a caller whose own state
+    /// guarantees room. (A test with another way out for the entry makes
+    /// the compiler build every entry on the stack before storing it.)
     ///
     /// # Safety
     /// [`has_room`](Self::has_room) must be true.
