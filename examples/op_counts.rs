@@ -26,30 +26,15 @@ mod common;
 mod fixtures;
 
 use bank::Bank;
+use common::Rng;
 use fixtures::ledger::{history, Ledger, TLedger};
 use fixtures::wheel::{Wheel, WheelBox};
 
-/// The account pairs every transfer contender draws: xorshift, two
-/// distinct accounts of 64.
-struct Pairs(u64);
-
-impl Pairs {
-    fn next(&mut self) -> (usize, usize) {
-        let seed = &mut self.0;
-        *seed ^= *seed << 13;
-        *seed ^= *seed >> 7;
-        *seed ^= *seed << 17;
-        let from = (*seed % 64) as usize;
-        let to = ((*seed >> 8) % 63) as usize;
-        (from, if to >= from { to + 1 } else { to })
-    }
-}
-
 fn transfers<B: Bank>(n: usize) {
     let bank = B::new();
-    let mut pairs = Pairs(12345);
+    let mut rng = Rng::new(1);
     for _ in 0..n {
-        let (from, to) = pairs.next();
+        let (from, to) = rng.pair(bank::ACCOUNTS);
         black_box(&bank).transfer(from, to);
     }
     assert_eq!(bank.total(), bank::TOTAL, "a transfer lost money");
@@ -71,12 +56,9 @@ fn checked_writes(accounts: usize, n: usize) {
             })
         });
     }
-    let mut seed = 7u64;
+    let mut rng = Rng::new(1);
     for _ in 0..n {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        let account = &accounts[(seed % 10) as usize];
+        let account = &accounts[rng.below(10)];
         atomically(|tx| account.modify(tx, |b| b + 1));
     }
 }
