@@ -53,12 +53,8 @@ impl<E: Copy> PlainLog<E> {
         if !self.has_room() {
             return Err(entry);
         }
-        // SAFETY: `end` is below `limit`, so it is a slot of the buffer, and
-        // an unused one: the entries end just before it.
-        unsafe {
-            self.end.write(entry);
-            self.end = self.end.add(1);
-        }
+        // SAFETY: `end` is below `limit`, so it is a free slot of the buffer.
+        unsafe { self.append(entry) };
         Ok(())
     }
 
@@ -73,15 +69,31 @@ impl<E: Copy> PlainLog<E> {
         debug_assert!(self.has_room());
         // SAFETY: with room, `end` is below `limit`, so a free slot of the
         // buffer (the caller's promise).
-        unsafe {
-            self.end.write(entry);
-            self.end = self.end.add(1);
-        }
+        unsafe { self.append(entry) };
     }
 
     /// Appends `entry` whatever the room, growing the buffer if it is full.
     pub(crate) fn push(&mut self, entry: E) {
-        self.with_entries_counted(|buffer| buffer.push(entry));
+        if self.len() < self.buffer.capacity() {
+            // SAFETY: fewer entries than slots: `end` is a free slot of the
+            // buffer.
+            unsafe { self.append(entry) };
+        } else {
+            self.with_entries_counted(|buffer| buffer.push(entry));
+        }
+    }
+
+    /// Writes `entry` at `end` and moves `end` past it.
+    ///
+    /// # Safety
+    /// `end` must be a free slot of the buffer (below its capacity).
+    #[inline]
+    unsafe fn append(&mut self, entry: E) {
+        // SAFETY: the caller's promise.
+        unsafe {
+            self.end.write(entry);
+            self.end = self.end.add(1);
+        }
     }
 
     /// Keeps the first `len` entries (all, if it holds fewer).
