@@ -9,35 +9,13 @@
 //! that effect from the engine's.
 
 mod common;
+mod fixtures;
 
 use common::{config, Rng};
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId};
-use std::sync::Arc;
-use steadfast::{atomically, thread_stats, CheckError, TVar};
-
-const INITIAL: i64 = 1_000;
-
-/// Accounts kept behind `Arc` so each check holds only a `Weak` to its
-/// account: the account owns its check, never the other way round.
-fn accounts(n: usize, checked: bool) -> Vec<Arc<TVar<i64>>> {
-    let accounts: Vec<_> = (0..n).map(|_| Arc::new(TVar::new(INITIAL))).collect();
-    if checked {
-        for account in &accounts {
-            let weak = Arc::downgrade(account);
-            atomically(|tx| {
-                let weak = weak.clone();
-                tx.invariant("solvent", move |tx| match weak.upgrade() {
-                    Some(account) if account.read(tx)? < 0 => {
-                        Err(CheckError::violated("overdrawn"))
-                    }
-                    _ => Ok(()),
-                })
-            });
-        }
-    }
-    accounts
-}
+use fixtures::guarded::{accounts, INITIAL};
+use steadfast::{atomically, thread_stats};
 
 /// Measures one-account writes among the first `hot` of `n` accounts.
 fn bench(group: &mut BenchmarkGroup<'_, WallTime>, n: usize, hot: usize, checked: bool) {

@@ -10,13 +10,13 @@
 //! Operations: `transfer`, `hand-transfer` (the benchmarks' hand-written
 //! TL2), `empty`, `read-only-sum`, `checked-write`, `checked-write-of-100000`
 //! (the same write, with 100,000 guarded accounts registered), `box-read`,
-//! `cache-hit` and `field-read`. The banks, the wheel and the ledger are the
-//! benchmarks' own (`benches/bank`, `benches/fixtures`).
+//! `cache-hit` and `field-read`. The banks, the guarded accounts, the wheel
+//! and the ledger are the benchmarks' own (`benches/bank`,
+//! `benches/fixtures`).
 
 use std::hint::black_box;
 use std::process::ExitCode;
-use std::sync::Arc;
-use steadfast::{atomically, CheckError, TVar};
+use steadfast::atomically;
 
 #[path = "../benches/bank/mod.rs"]
 mod bank;
@@ -27,6 +27,7 @@ mod fixtures;
 
 use bank::Bank;
 use common::Rng;
+use fixtures::guarded;
 use fixtures::ledger::{history, Ledger, TLedger};
 use fixtures::wheel::{Wheel, WheelBox};
 
@@ -40,22 +41,10 @@ fn transfers<B: Bank>(n: usize) {
     assert_eq!(bank.total(), bank::TOTAL, "a transfer lost money");
 }
 
-/// Writes one of the first 10 of `accounts` accounts, each guarded by an
-/// invariant that holds only a `Weak` to it.
-fn checked_writes(accounts: usize, n: usize) {
-    let accounts: Vec<_> = (0..accounts)
-        .map(|_| Arc::new(TVar::new(1000i64)))
-        .collect();
-    for account in &accounts {
-        let weak = Arc::downgrade(account);
-        atomically(|tx| {
-            let weak = weak.clone();
-            tx.invariant("solvent", move |tx| match weak.upgrade() {
-                Some(account) if account.read(tx)? < 0 => Err(CheckError::violated("overdrawn")),
-                _ => Ok(()),
-            })
-        });
-    }
+/// Writes one of the first 10 of `n_accounts` accounts, each guarded by an
+/// invariant that holds only a `Weak` to it (the invariant benchmark's).
+fn checked_writes(n_accounts: usize, n: usize) {
+    let accounts = guarded::accounts(n_accounts, true);
     let mut rng = Rng::new(1);
     for _ in 0..n {
         let account = &accounts[rng.below(10)];
@@ -73,16 +62,9 @@ fn run(operation: &str, n: usize) -> bool {
             }
         }
         "read-only-sum" => {
-            let accounts: Vec<TVar<i64>> = (0..64).map(|_| TVar::new(1000)).collect();
+            let bank = bank::Steadfast::new();
             for _ in 0..n {
-                let sum = atomically(|tx| {
-                    let mut sum = 0;
-                    for account in &accounts {
-                        sum += account.read(tx)?;
-                    }
-                    Ok(sum)
-                });
-                assert_eq!(black_box(sum), 64_000);
+                black_box(black_box(&bank).total());
             }
         }
         "checked-write" => checked_writes(10, n),
